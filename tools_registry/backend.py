@@ -1,0 +1,341 @@
+"""Stateful mock backends that execute every API of a scenario.
+
+Two layers:
+
+* :class:`World` is the static, per-process listing of a scenario on each of its platforms
+  (catalogues, menus, listings), derived from the scenario's base records and each platform's
+  traits: a cheap platform lists lower prices, a fast one shorter times, a premium one better
+  ratings. Built once, then only read.
+* :class:`Backend` is one episode's mutable state on top of it (orders, carts, bookings,
+  calendars). It is cheap to create (collections are copied lazily, per platform) and every WRITE
+  changes it, so a placed order can then be tracked and cancelled.
+
+Each API declares a generic operation (``search``, ``get``, ``create``, ``transition``, ``delete``,
+``clear``) in its scenario file; docs/registry-format.md documents the fields. Errors are returned
+as ``{"error": {...}}`` objects naming the field, never raised.
+"""
+
+from __future__ import annotations
+
+import copy
+import zlib
+from typing import Any
+
+from .specs import ApiSpec, OpSpec, PlatformSpec, ScenarioSpec
+from .tools import ToolSpec
+
+Record = dict[str, Any]
+
+
+def _jitter(*parts: str) -> float:
+    """A stable pseudo-random factor in [0.95, 1.05] (crc32, unlike hash(), is stable across runs)."""
+    h = zlib.crc32("/".join(parts).encode())
+    return 0.95 + (h % 1001) / 10000.0
+
+
+def local_to_platform_id(platform: PlatformSpec, local_id: str) -> str:
+    return f"{platform.code}-{local_id.upper()}"
+
+
+class World:
+    """The static listings of one scenario on each of its platforms (shared, read-only)."""
+
+    _cache: dict[int, tuple[ScenarioSpec, World]] = {}
+
+    def __init__(self, spec: ScenarioSpec):
+        self.spec = spec
+        #: platform -> entity -> id -> record
+        self.catalog: dict[str, dict[str, dict[str, Record]]] = {}
+        #: platform -> collection -> initial records (copied into each episode)
+        self.initial: dict[str, dict[str, dict[str, Record]]] = {}
+        self._haystacks: dict[tuple[str, str, str, tuple[str, ...]], list[tuple[Record, str]]] = {}
+        local_ids = {r["id"] for e in spec.entities.values() for r in e.records}
+        local_ids |= {r["id"] for c in spec.collections.values() for r in c.initial}
+        for p in spec.platforms:
+            ents: dict[str, dict[str, Record]] = {}
+            for ename, ent in spec.entities.items():
+                recs: dict[str, Record] = {}
+                for base in ent.records:
+                    rec = self._localize(base, p, local_ids)
+                    for f in ent.price_fields:
+                        rec[f] = round(base[f] * p.price_factor * _jitter(p.id, base["id"], f), 2)
+                    for f in ent.time_fields:
+                        rec[f] = max(1, int(round(base[f] * p.time_factor * _jitter(p.id, base["id"], f))))
+                    for f in ent.rating_fields:
+                        rec[f] = round(min(5.0, max(1.0, base[f] + p.rating_offset + (_jitter(p.id, base["id"], f) - 1.0) * 4)), 1)
+                    recs[rec["id"]] = rec
+                ents[ename] = recs
+            self.catalog[p.id] = ents
+            self.initial[p.id] = {
+                cname: {r["id"]: r for r in (self._localize(b, p, local_ids) for b in col.initial)}
+                for cname, col in spec.collections.items()
+            }
+
+    @staticmethod
+    def _localize(base: Record, p: PlatformSpec, local_ids: set[str]) -> Record:
+        """Give a base record this platform's ids (its own and those it references)."""
+        rec = dict(base)
+        for k, v in base.items():
+            if (k == "id" or k.endswith("_id")) and isinstance(v, str) and v in local_ids:
+                rec[k] = local_to_platform_id(p, v)
+        return rec
+
+    @classmethod
+    def of(cls, spec: ScenarioSpec) -> World:
+        hit = cls._cache.get(id(spec))
+        if hit is None or hit[0] is not spec:
+            hit = (spec, cls(spec))
+            cls._cache[id(spec)] = hit
+        return hit[1]
+
+    def haystack(self, platform: str, kind: str, name: str, fields: tuple[str, ...], records: dict[str, Record]) -> list[tuple[Record, str]]:
+        """Lower-cased text of ``fields`` per catalogue record, built once (search is the hot path)."""
+        key = (platform, kind, name, fields)
+        if kind != "entity":  # collections change during an episode: never cache them
+            return [(r, _text(r, fields)) for r in records.values()]
+        hit = self._haystacks.get(key)
+        if hit is None:
+            hit = [(r, _text(r, fields)) for r in records.values()]
+            self._haystacks[key] = hit
+        return hit
+
+
+def _text(rec: Record, fields: tuple[str, ...]) -> str:
+    parts = []
+    for f in fields:
+        v = rec.get(f)
+        if isinstance(v, list):
+            parts.extend(str(x) for x in v)
+        elif v is not None:
+            parts.append(str(v))
+    return " ".join(parts).lower()
+
+
+def _error(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    err: dict[str, Any] = {"code": code, "message": message}
+    if field is not None:
+        err["field"] = field
+    return {"error": err}
+
+
+class Backend:
+    """One episode's executable state for one scenario (all three platforms).
+
+    ``seed`` offsets the ids of created records; ``now`` (ISO ``YYYY-MM-DDTHH:MM``) stamps them.
+    """
+
+    def __init__(self, spec: ScenarioSpec, seed: int = 0, now: str = "2026-03-02T10:00"):
+        self.spec = spec
+        self.world = World.of(spec)
+        self.now = now
+        self._state: dict[str, dict[str, dict[str, Record]]] = {}
+        self._next_id = 1000 + (seed % 9000)
+        self._apis = {a.key: a for a in spec.apis}
+
+    def state(self, platform: str) -> dict[str, dict[str, Record]]:
+        """The mutable collections of a platform (copied from the world on first touch)."""
+        st = self._state.get(platform)
+        if st is None:
+            st = copy.deepcopy(self.world.initial[platform])
+            self._state[platform] = st
+        return st
+
+    def call(self, tool: ToolSpec, args: Any) -> tuple[bool, dict[str, Any]]:
+        """Validate platform-named arguments and execute. Returns ``(ok, json_result)``."""
+        checked = tool.validate_args(args)
+        if isinstance(checked, list):
+            return False, {
+                "error": {
+                    "code": "invalid_arguments",
+                    "message": f"{tool.name}: {len(checked)} invalid argument(s)",
+                    "fields": [e.model_dump() for e in checked],
+                }
+            }
+        result = self.execute(tool.platform, tool.api_key, checked)
+        if "error" in result:
+            err = result["error"]
+            if "field" in err:  # report the platform's own name for the argument
+                names = {p.key: tool.arg_name(p) for p in tool.params}
+                err["field"] = names.get(err["field"], err["field"])
+            return False, result
+        return True, result
+
+    def execute(self, platform: str, api_key: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Run an API with canonical, already validated arguments."""
+        api = self._apis[api_key]
+        op = api.op
+        handler = _OPS[op.type]
+        return handler(self, platform, api, op, args)
+
+    # -- helpers shared by the operations -------------------------------------------------
+    def _source(self, platform: str, op: OpSpec) -> tuple[str, str, dict[str, Record]]:
+        extra = op.model_extra or {}
+        if "entity" in extra:
+            return "entity", extra["entity"], self.world.catalog[platform][extra["entity"]]
+        name = extra["collection"]
+        return "collection", name, self.state(platform)[name]
+
+    def _lookup(self, platform: str, name: str, rid: Any) -> Record | None:
+        cat = self.world.catalog[platform]
+        if name in cat:
+            return cat[name].get(rid)
+        return self.state(platform)[name].get(rid)
+
+    def _singular(self, name: str) -> str:
+        col = self.spec.collections.get(name)
+        return col.singular if col else name
+
+    def new_id(self, platform: str, collection: str) -> str:
+        self._next_id += 1
+        p = self.spec.platform(platform)
+        return f"{p.code}-{self.spec.collections[collection].id_prefix}{self._next_id}"
+
+
+def _project(rec: Record, fields: list[str] | None) -> Record:
+    return {f: rec[f] for f in fields if f in rec} if fields else dict(rec)
+
+
+def _matches(value: Any, mode: str, want: Any) -> bool:
+    if value is None:
+        return False
+    if mode == "eq":
+        return str(value).lower() == str(want).lower()
+    if mode == "le":
+        return bool(value <= want)
+    if mode == "ge":
+        return bool(value >= want)
+    if mode == "in":  # the record's list contains the wanted value
+        return isinstance(value, list) and str(want).lower() in (str(v).lower() for v in value)
+    raise ValueError(f"unknown match mode {mode!r}")
+
+
+def _op_search(be: Backend, platform: str, api: ApiSpec, op: OpSpec, args: dict[str, Any]) -> dict[str, Any]:
+    spec = op.model_extra or {}
+    kind, name, records = be._source(platform, op)
+    for param, target in spec.get("refs", {}).items():
+        if param in args and be._lookup(platform, target, args[param]) is None:
+            return _error("not_found", f"no {be._singular(target)} with id {args[param]!r}", param)
+    candidates: list[Record] | None = None
+    for key, m in spec.get("match", {}).items():
+        if key not in args:
+            continue
+        want = args[key]
+        if m.get("mode", "text") == "text":
+            fields = tuple(m["fields"])
+            tokens = str(want).lower().split()
+            pool = be.world.haystack(platform, kind, name, fields, records)
+            keep = {id(r) for r, hay in pool if all(t in hay for t in tokens)}
+        else:
+            keep = {id(r) for r in records.values() if _matches(r.get(m["field"]), m["mode"], want)}
+        base = candidates if candidates is not None else list(records.values())
+        candidates = [r for r in base if id(r) in keep]
+    found = candidates if candidates is not None else list(records.values())
+    sort = spec.get("sort")
+    order = None
+    if sort and sort["param"] in args:
+        order = sort["keys"][args[sort["param"]]]
+    elif spec.get("default_sort"):
+        order = spec["default_sort"]
+    if order:
+        field = order.lstrip("-")
+        found = sorted(found, key=lambda r: (r.get(field) is None, r.get(field)), reverse=order.startswith("-"))
+    limit = args.get(spec.get("limit_param", ""), spec.get("limit", 10))
+    fields = spec.get("fields")
+    return {"results": [_project(r, fields) for r in found[:limit]], "count": len(found)}
+
+
+def _op_get(be: Backend, platform: str, api: ApiSpec, op: OpSpec, args: dict[str, Any]) -> dict[str, Any]:
+    spec = op.model_extra or {}
+    _, name, records = be._source(platform, op)
+    id_param = spec["id_param"]
+    rec = records.get(args[id_param])
+    if rec is None:
+        return _error("not_found", f"no {be._singular(name)} with id {args[id_param]!r}", id_param)
+    return {be._singular(name): _project(rec, spec.get("fields"))}
+
+
+def _op_create(be: Backend, platform: str, api: ApiSpec, op: OpSpec, args: dict[str, Any]) -> dict[str, Any]:
+    spec = op.model_extra or {}
+    cname = spec["collection"]
+    col = be.state(platform)[cname]
+    refs: dict[str, Record] = {}
+    for param, target in spec.get("refs", {}).items():
+        if param not in args:
+            continue
+        ref = be._lookup(platform, target, args[param])
+        if ref is None:
+            return _error("not_found", f"no {be._singular(target)} with id {args[param]!r}", param)
+        refs[param] = ref
+    id_from = spec.get("id_from")
+    rid = args[id_from] if id_from else be.new_id(platform, cname)
+    if rid in col:
+        return _error("already_exists", f"{be._singular(cname)} {rid!r} already exists", id_from)
+    rec: Record = {"id": rid}
+    if "status" in spec:
+        rec["status"] = spec["status"]
+    rec.update(args)
+    for param, mapping in spec.get("copy", {}).items():
+        if param in refs:
+            for new_field, ref_field in mapping.items():
+                rec[new_field] = refs[param].get(ref_field)
+    total = spec.get("total")
+    if total:
+        a, b = rec.get(total[0]), rec.get(total[1], 1)
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+            rec["total"] = round(a * b, 2)
+    rec["created_at"] = be.now
+    col[rid] = rec
+    return {be._singular(cname): dict(rec)}
+
+
+def _op_transition(be: Backend, platform: str, api: ApiSpec, op: OpSpec, args: dict[str, Any]) -> dict[str, Any]:
+    spec = op.model_extra or {}
+    cname = spec["collection"]
+    id_param = spec.get("id_param")
+    # Account-like singletons have no id argument: ``fixed_id`` names their (local) record.
+    rid = args[id_param] if id_param else local_to_platform_id(be.spec.platform(platform), spec["fixed_id"])
+    rec = be.state(platform)[cname].get(rid)
+    if rec is None:
+        return _error("not_found", f"no {be._singular(cname)} with id {rid!r}", id_param)
+    allowed = spec.get("from")
+    if allowed and rec.get("status") not in allowed:
+        return _error(
+            "invalid_state",
+            f"{be._singular(cname)} {rec['id']} is {rec.get('status')!r}; this needs one of {', '.join(allowed)}",
+            id_param,
+        )
+    for param in spec.get("set", []):
+        if param in args:
+            rec[param] = args[param]
+    if "to" in spec:
+        rec["status"] = spec["to"]
+    rec["updated_at"] = be.now
+    return {be._singular(cname): dict(rec)}
+
+
+def _op_delete(be: Backend, platform: str, api: ApiSpec, op: OpSpec, args: dict[str, Any]) -> dict[str, Any]:
+    spec = op.model_extra or {}
+    cname = spec["collection"]
+    id_param = spec["id_param"]
+    rec = be.state(platform)[cname].pop(args[id_param], None)
+    if rec is None:
+        return _error("not_found", f"no {be._singular(cname)} with id {args[id_param]!r}", id_param)
+    return {"removed": rec["id"]}
+
+
+def _op_clear(be: Backend, platform: str, api: ApiSpec, op: OpSpec, args: dict[str, Any]) -> dict[str, Any]:
+    spec = op.model_extra or {}
+    col = be.state(platform)[spec["collection"]]
+    n = len(col)
+    col.clear()
+    return {"removed_count": n}
+
+
+_OPS = {
+    "search": _op_search,
+    "get": _op_get,
+    "create": _op_create,
+    "transition": _op_transition,
+    "delete": _op_delete,
+    "clear": _op_clear,
+}

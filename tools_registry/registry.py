@@ -1,0 +1,146 @@
+"""The registry: every scenario, platform and tool, loaded from ``data/*.json``.
+
+``Registry.default()`` is built once per process (about 10 ms) and shared; it is immutable.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any, Iterable
+
+from .specs import TOOL_NAME_RE, ScenarioSpec
+from .tools import ToolSpec
+
+#: The scenarios of the built-in world, in their canonical order.
+SCENARIOS: tuple[str, ...] = ("shopping", "takeout", "entertainment", "work", "travel")
+
+
+class Registry:
+    """Scenarios, their platforms and the concrete tools (one per platform and API)."""
+
+    def __init__(self, scenarios: Iterable[ScenarioSpec]):
+        self.scenarios: dict[str, ScenarioSpec] = {s.id: s for s in scenarios}
+        self.tools: dict[str, ToolSpec] = {}
+        self._by_scenario: dict[str, tuple[ToolSpec, ...]] = {}
+        for sc in self.scenarios.values():
+            built = []
+            for platform in sc.platforms:
+                for api in sc.apis:
+                    name = ToolSpec.make_name(platform.id, api.name_on(platform.id))
+                    if name in self.tools:
+                        raise ValueError(f"duplicate tool name {name!r}")
+                    tool = ToolSpec(
+                        name=name,
+                        scenario=sc.id,
+                        platform=platform.id,
+                        platform_name=platform.name,
+                        api=api.name_on(platform.id),
+                        api_key=api.key,
+                        kind=api.kind,
+                        description=f"[{platform.name}] {api.description}",
+                        params=api.params,
+                    )
+                    self.tools[name] = tool
+                    built.append(tool)
+            self._by_scenario[sc.id] = tuple(built)
+
+    @classmethod
+    def default(cls) -> Registry:
+        """The built-in registry (cached per process)."""
+        return _default_registry()
+
+    def tools_for(self, scenario: str, platform: str | None = None) -> tuple[ToolSpec, ...]:
+        tools = self._by_scenario[scenario]
+        return tools if platform is None else tuple(t for t in tools if t.platform == platform)
+
+    def tool_for(self, scenario: str, platform: str, api_key: str) -> ToolSpec:
+        api = self.scenarios[scenario].api(api_key)
+        return self.tools[ToolSpec.make_name(platform, api.name_on(platform))]
+
+    def platform_ids(self) -> list[str]:
+        return [p.id for sc in self.scenarios.values() for p in sc.platforms]
+
+    def invalid_schemas(self) -> list[dict[str, str]]:
+        """Tools whose name or argument schema either provider would reject (should be empty)."""
+        bad = []
+        for tool in self.tools.values():
+            for problem in schema_problems(tool):
+                bad.append({"tool": tool.name, "problem": problem})
+        return bad
+
+    def summary(self) -> dict[str, Any]:
+        """What ``ptenv registry --json`` prints."""
+        return {
+            "scenarios": [
+                {"id": s.id, "name": s.name, "platforms": [p.id for p in s.platforms], "apis": len(s.apis)}
+                for s in self.scenarios.values()
+            ],
+            "platforms": [
+                {"id": p.id, "name": p.name, "scenario": s.id, "summary": p.summary, "traits": p.traits}
+                for s in self.scenarios.values()
+                for p in s.platforms
+            ],
+            "tools": [
+                {"name": t.name, "scenario": t.scenario, "platform": t.platform, "api": t.api, "kind": t.kind.value}
+                for t in self.tools.values()
+            ],
+            "counts": {
+                "scenarios": len(self.scenarios),
+                "platforms": sum(len(s.platforms) for s in self.scenarios.values()),
+                "tools": len(self.tools),
+                "read": sum(t.kind.value == "READ" for t in self.tools.values()),
+                "write": sum(t.kind.value == "WRITE" for t in self.tools.values()),
+            },
+            "invalid_schemas": self.invalid_schemas(),
+        }
+
+
+#: JSON Schema keywords both providers accept in tool parameter schemas, as we use them.
+_ALLOWED_KEYS = {"type", "properties", "required", "additionalProperties", "description", "enum", "items", "minimum", "maximum", "pattern", "const"}
+
+
+def schema_problems(tool: ToolSpec) -> list[str]:
+    """Reasons OpenAI or Anthropic would refuse this tool definition (empty when it is valid)."""
+    problems = []
+    if not TOOL_NAME_RE.match(tool.name):
+        problems.append(f"name {tool.name!r} does not match {TOOL_NAME_RE.pattern}")
+    if not tool.description.strip():
+        problems.append("empty description")
+    try:
+        schema = tool.parameters_schema()
+    except Exception as exc:  # a broken spec must be reported, not crash the report
+        return [*problems, f"schema could not be built: {exc}"]
+    if schema.get("type") != "object":
+        problems.append("top-level schema type must be 'object' (Anthropic input_schema)")
+    props = schema.get("properties", {})
+    for req in schema.get("required", []):
+        if req not in props:
+            problems.append(f"required {req!r} is not a property")
+    for pname, prop in props.items():
+        if not TOOL_NAME_RE.match(pname):
+            problems.append(f"property name {pname!r} is not a plain identifier")
+        if not prop.get("description"):
+            problems.append(f"property {pname!r} has no description")
+        if prop.get("type") not in {"string", "integer", "number", "boolean", "array"} and "enum" not in prop:
+            problems.append(f"property {pname!r} has no simple type")
+        if prop.get("type") == "array" and "items" not in prop:
+            problems.append(f"array property {pname!r} has no items")
+        extra = set(prop) - _ALLOWED_KEYS
+        if extra:
+            problems.append(f"property {pname!r} uses unsupported keywords {sorted(extra)}")
+    if "$defs" in schema or "$ref" in json.dumps(schema):
+        problems.append("schema uses $ref/$defs")
+    return problems
+
+
+def load_scenario(scenario: str) -> ScenarioSpec:
+    """Parse one built-in scenario file (``data/<scenario>.json``)."""
+    text = resources.files(__package__).joinpath("data", f"{scenario}.json").read_text(encoding="utf-8")
+    return ScenarioSpec.model_validate_json(text)
+
+
+@cache
+def _default_registry() -> Registry:
+    return Registry(load_scenario(s) for s in SCENARIOS)

@@ -1,0 +1,179 @@
+"""Concrete tools: one :class:`ToolSpec` per (platform, API), with a typed arguments model.
+
+The pydantic arguments model of a tool is built on first use, not at registry load: building all
+360 models costs ~0.2 s, while an episode only ever touches the 72 tools of one scenario.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model
+
+from .specs import TOOL_SEP, ParamSpec, ToolKind
+
+_PY_TYPES: dict[str, Any] = {
+    "string": str,
+    "integer": int,
+    "number": float,
+    "boolean": bool,
+    "array": list[str],
+}
+
+
+class ArgumentError(BaseModel):
+    """A structured complaint about one argument: which field, what was wrong, what was expected."""
+
+    model_config = ConfigDict(frozen=True)
+    field: str
+    problem: str
+    expected: str
+
+
+class ToolSpec(BaseModel):
+    """One callable tool: an API as one platform exposes it.
+
+    ``name`` is ``<platform>__<api>`` (matches ``^[a-zA-Z0-9_-]{1,64}$``); ``api`` is the
+    function name PTBench-style answers use (``Platform:[api(arg=...)]``).
+    """
+
+    model_config = ConfigDict(frozen=True)
+    name: str
+    scenario: str
+    platform: str
+    platform_name: str
+    api: str
+    api_key: str
+    kind: ToolKind
+    description: str
+    params: tuple[ParamSpec, ...]
+    _args_model: type[BaseModel] | None = PrivateAttr(None)
+    _schema: dict[str, Any] | None = PrivateAttr(None)
+
+    def __getstate__(self) -> dict[Any, Any]:
+        # Dynamically created models do not pickle; they are rebuilt on demand.
+        state = dict(super().__getstate__())
+        state["__pydantic_private__"] = {"_args_model": None, "_schema": None}
+        return state
+
+    @staticmethod
+    def make_name(platform: str, api: str) -> str:
+        return f"{platform}{TOOL_SEP}{api}"
+
+    def arg_name(self, param: ParamSpec) -> str:
+        """The name this platform uses for a canonical parameter."""
+        return param.name_on(self.platform)
+
+    @property
+    def args_model(self) -> type[BaseModel]:
+        if self._args_model is None:
+            self._args_model = _build_args_model(self)
+        return self._args_model
+
+    def parameters_schema(self) -> dict[str, Any]:
+        """JSON Schema of the arguments, accepted by both OpenAI and Anthropic tool definitions."""
+        if self._schema is None:
+            self._schema = clean_schema(self.args_model.model_json_schema(by_alias=True))
+        return self._schema
+
+    def openai_tool(self) -> dict[str, Any]:
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.parameters_schema(),
+            },
+        }
+
+    def anthropic_tool(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description, "input_schema": self.parameters_schema()}
+
+    def validate_args(self, args: Any) -> dict[str, Any] | list[ArgumentError]:
+        """Validate platform-named arguments; return canonical-keyed values or the errors."""
+        if not isinstance(args, dict):
+            return [ArgumentError(field="(arguments)", problem=f"arguments must be a JSON object, got {type(args).__name__}", expected="an object of named arguments")]
+        try:
+            model = self.args_model.model_validate(args)
+        except ValidationError as exc:
+            return self._explain(exc)
+        values = model.__dict__
+        return {p.key: v for p in self.params if (v := values["f_" + p.key]) is not None}
+
+    def _explain(self, exc: ValidationError) -> list[ArgumentError]:
+        by_name = {self.arg_name(p): p for p in self.params}
+        out = []
+        for err in exc.errors(include_url=False, include_input=False, include_context=False):
+            loc = err["loc"]
+            name = str(loc[0]) if loc else "(arguments)"
+            param = by_name.get(name)
+            if err["type"] == "extra_forbidden" or param is None:
+                out.append(ArgumentError(field=name, problem="unknown argument", expected="one of " + ", ".join(sorted(by_name))))
+            elif err["type"] == "missing":
+                out.append(ArgumentError(field=name, problem="missing required argument", expected=describe_param(param)))
+            else:
+                out.append(ArgumentError(field=name, problem=err["msg"], expected=describe_param(param)))
+        return out
+
+
+def describe_param(p: ParamSpec) -> str:
+    """What a parameter accepts, in words (used in error messages)."""
+    text = {"array": "a list of strings"}.get(p.type, f"a {p.type}")
+    if p.enum:
+        text = "one of " + ", ".join(repr(v) for v in p.enum)
+    if p.minimum is not None and p.maximum is not None:
+        text += f" between {p.minimum:g} and {p.maximum:g}"
+    elif p.minimum is not None:
+        text += f" >= {p.minimum:g}"
+    elif p.maximum is not None:
+        text += f" <= {p.maximum:g}"
+    if p.pattern:
+        text += {"date": " formatted YYYY-MM-DD", "time": " formatted HH:MM"}.get(p.context or "", f" matching {p.pattern}")
+    return text
+
+
+def _build_args_model(tool: ToolSpec) -> type[BaseModel]:
+    fields: dict[str, Any] = {}
+    for p in tool.params:
+        typ: Any = Literal[p.enum] if p.enum else _PY_TYPES[p.type]
+        kw: dict[str, Any] = {"alias": tool.arg_name(p), "description": p.description}
+        if p.minimum is not None:
+            kw["ge"] = p.minimum
+        if p.maximum is not None:
+            kw["le"] = p.maximum
+        if p.pattern is not None:
+            kw["pattern"] = p.pattern
+        if p.required:
+            fields["f_" + p.key] = (typ, Field(..., **kw))
+        else:
+            fields["f_" + p.key] = (typ | None, Field(None, **kw))
+    model_name = re.sub(r"\W", "_", tool.name) + "_args"
+    # Fields are ``f_<canonical key>`` (never shadowing BaseModel attributes) aliased to the
+    # platform's names; validation goes by alias only, so a platform's model accepts only its names.
+    config = ConfigDict(extra="forbid", populate_by_name=False, protected_namespaces=())
+    return create_model(model_name, __config__=config, **fields)
+
+
+def clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """Drop pydantic noise (titles, ``null`` branches and defaults of optional arguments)."""
+
+    def clean(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "anyOf" in node:
+                branches = [b for b in node["anyOf"] if b.get("type") != "null"]
+                if len(branches) == 1:
+                    rest = {k: v for k, v in node.items() if k not in ("anyOf", "default")}
+                    node = {**branches[0], **rest}
+            return {k: clean(v) for k, v in node.items() if k != "title" and not (k == "default" and v is None)}
+        if isinstance(node, list):
+            return [clean(v) for v in node]
+        return node
+
+    out: dict[str, Any] = clean(schema)
+    out.setdefault("required", [])
+    out["additionalProperties"] = False
+    return out
+
+
+__all__ = ["ArgumentError", "ToolSpec", "clean_schema", "describe_param", "TOOL_SEP"]
