@@ -88,7 +88,9 @@ class World:
             cls._cache[id(spec)] = hit
         return hit[1]
 
-    def haystack(self, platform: str, kind: str, name: str, fields: tuple[str, ...], records: dict[str, Record]) -> list[tuple[Record, str]]:
+    def haystack(
+        self, platform: str, kind: str, name: str, fields: tuple[str, ...], records: dict[str, Record]
+    ) -> list[tuple[Record, str]]:
         """Lower-cased text of ``fields`` per catalogue record, built once (search is the hot path)."""
         key = (platform, kind, name, fields)
         if kind != "entity":  # collections change during an episode: never cache them
@@ -101,7 +103,7 @@ class World:
 
 
 def _text(rec: Record, fields: tuple[str, ...]) -> str:
-    parts = []
+    parts: list[str] = []
     for f in fields:
         v = rec.get(f)
         if isinstance(v, list):
@@ -240,8 +242,8 @@ def _op_search(be: Backend, platform: str, api: ApiSpec, op: OpSpec, args: dict[
         field = order.lstrip("-")
         found = sorted(found, key=lambda r: (r.get(field) is None, r.get(field)), reverse=order.startswith("-"))
     limit = args.get(spec.get("limit_param", ""), spec.get("limit", 10))
-    fields = spec.get("fields")
-    return {"results": [_project(r, fields) for r in found[:limit]], "count": len(found)}
+    proj = spec.get("fields")
+    return {"results": [_project(r, proj) for r in found[:limit]], "count": len(found)}
 
 
 def _op_get(be: Backend, platform: str, api: ApiSpec, op: OpSpec, args: dict[str, Any]) -> dict[str, Any]:

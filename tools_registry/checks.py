@@ -1,12 +1,13 @@
 """Checks of a scenario file: structure, template rules, and that every API really executes.
 
-``python -m ptenv.tools_registry.checks [scenario ...]`` prints the problems (exit 1 if any);
+``python -m ptenv.tools_registry.checks [scenario | path.json ...]`` prints the problems (exit 1 if any);
 the test suite asserts there are none. docs/registry-format.md states the rules checked here.
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 from .backend import Backend, World
@@ -237,7 +238,11 @@ def _check_execution(sc: ScenarioSpec, reg: Registry) -> list[str]:
             # every query value of a text search must find something on every platform
             for prm in api.params:
                 match = (api.op.model_extra or {}).get("match", {}).get(prm.key, {})
-                if api.op.type == "search" and match.get("mode", "text") == "text" and prm.key in (api.op.model_extra or {}).get("match", {}):
+                if (
+                    api.op.type == "search"
+                    and match.get("mode", "text") == "text"
+                    and prm.key in (api.op.model_extra or {}).get("match", {})
+                ):
                     base = _sample_args(sc, be, p.id, api, minimal=True) or {}
                     for entry in prm.values:
                         for v in entry:
@@ -248,7 +253,8 @@ def _check_execution(sc: ScenarioSpec, reg: Registry) -> list[str]:
             first = sc.api(ch.first)
             kw = next((prm for prm in first.params if prm.values and prm.key not in ch.first_args), None)
             base = _sample_args(sc, be, p.id, first, minimal=True) or {}
-            for entry in kw.values if kw else [[None]]:
+            entries: list[tuple[Any, ...]] = list(kw.values) if kw else [(None,)]
+            for entry in entries:
                 args = {**base, **ch.first_args}
                 if kw:
                     args[kw.key] = entry[0]
@@ -266,7 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     names = (argv if argv is not None else sys.argv[1:]) or list(SCENARIOS)
     bad = 0
     for name in names:
-        problems = check_scenario(load_scenario(name))
+        # A path checks a file in progress; a bare name checks the installed scenario.
+        spec = ScenarioSpec.model_validate_json(Path(name).read_text(encoding="utf-8")) if name.endswith(".json") else load_scenario(name)
+        problems = check_scenario(spec)
         print(f"{name}: {'ok' if not problems else f'{len(problems)} problem(s)'}")
         for m in problems:
             print(f"  - {m}")

@@ -6,9 +6,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from functools import cache
 from importlib import resources
-from typing import Any, Iterable
+from typing import Any
 
 from .specs import TOOL_NAME_RE, ScenarioSpec
 from .tools import ToolSpec
@@ -74,8 +75,7 @@ class Registry:
         """What ``ptenv registry --json`` prints."""
         return {
             "scenarios": [
-                {"id": s.id, "name": s.name, "platforms": [p.id for p in s.platforms], "apis": len(s.apis)}
-                for s in self.scenarios.values()
+                {"id": s.id, "name": s.name, "platforms": [p.id for p in s.platforms], "apis": len(s.apis)} for s in self.scenarios.values()
             ],
             "platforms": [
                 {"id": p.id, "name": p.name, "scenario": s.id, "summary": p.summary, "traits": p.traits}
@@ -98,7 +98,19 @@ class Registry:
 
 
 #: JSON Schema keywords both providers accept in tool parameter schemas, as we use them.
-_ALLOWED_KEYS = {"type", "properties", "required", "additionalProperties", "description", "enum", "items", "minimum", "maximum", "pattern", "const"}
+_ALLOWED_KEYS = {
+    "type",
+    "properties",
+    "required",
+    "additionalProperties",
+    "description",
+    "enum",
+    "items",
+    "minimum",
+    "maximum",
+    "pattern",
+    "const",
+}
 
 
 def schema_problems(tool: ToolSpec) -> list[str]:
@@ -137,7 +149,7 @@ def schema_problems(tool: ToolSpec) -> list[str]:
 
 def load_scenario(scenario: str) -> ScenarioSpec:
     """Parse one built-in scenario file (``data/<scenario>.json``)."""
-    text = resources.files(__package__).joinpath("data", f"{scenario}.json").read_text(encoding="utf-8")
+    text = resources.files(__package__).joinpath(f"data/{scenario}.json").read_text(encoding="utf-8")
     return ScenarioSpec.model_validate_json(text)
 
 

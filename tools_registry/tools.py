@@ -93,7 +93,13 @@ class ToolSpec(BaseModel):
     def validate_args(self, args: Any) -> dict[str, Any] | list[ArgumentError]:
         """Validate platform-named arguments; return canonical-keyed values or the errors."""
         if not isinstance(args, dict):
-            return [ArgumentError(field="(arguments)", problem=f"arguments must be a JSON object, got {type(args).__name__}", expected="an object of named arguments")]
+            return [
+                ArgumentError(
+                    field="(arguments)",
+                    problem=f"arguments must be a JSON object, got {type(args).__name__}",
+                    expected="an object of named arguments",
+                )
+            ]
         try:
             model = self.args_model.model_validate(args)
         except ValidationError as exc:

@@ -1,0 +1,29 @@
+# One entry point for checks; .ci/run and the README call `make check`.
+PY ?= python3
+TYPECHECK_DIR := .typecheck
+
+.PHONY: check lint typecheck test bench linktree
+
+check: lint typecheck test
+
+lint:
+	$(PY) -m ruff check ptenv tools_registry scenarios agents tests benchmarks
+	$(PY) -m ruff format --check ptenv tools_registry scenarios agents tests benchmarks
+
+# mypy cannot follow setuptools' editable finder for the mapped folders, so it checks a tree of
+# symlinks laid out as installed: .typecheck/ptenv/{tools_registry,scenarios,agents} -> the folders.
+linktree:
+	rm -rf $(TYPECHECK_DIR) && mkdir -p $(TYPECHECK_DIR)/ptenv
+	for f in ptenv/*; do ln -s ../../$$f $(TYPECHECK_DIR)/ptenv/; done
+	ln -s ../../tools_registry $(TYPECHECK_DIR)/ptenv/tools_registry
+	ln -s ../../scenarios $(TYPECHECK_DIR)/ptenv/scenarios
+	ln -s ../../agents $(TYPECHECK_DIR)/ptenv/agents
+
+typecheck: linktree
+	cd $(TYPECHECK_DIR) && $(PY) -m mypy --config-file ../pyproject.toml -p ptenv
+
+test:
+	$(PY) -m pytest -n 2 tests
+
+bench:
+	$(PY) benchmarks/run.py

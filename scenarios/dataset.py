@@ -1,0 +1,197 @@
+"""Versioned datasets: users, tasks and splits, generated from a seed.
+
+``load_dataset("ptenv-v1")`` generates the benchmark in about a second and caches it per process.
+Its bytes (``Dataset.jsonl_bytes()``) are pinned by a checksum test, so the benchmark cannot drift
+silently: a change to the generator or the data files that alters them needs a new version id.
+
+Splits follow PTBench's proportions: the tasks of a few held-out users form ``test_untrained``;
+``test_trained`` samples tasks of the other users so that it is 474/609 the size of
+``test_untrained``; everything else is ``train`` (about 87%).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections import Counter
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from ptenv.tools_registry import Backend, Registry
+
+from .profiles import UserProfile, make_facts, make_history, make_preference, render_profile
+from .synthesis import synthesize_user_tasks
+from .tasks import Task
+
+SPLITS: tuple[str, ...] = ("train", "test_trained", "test_untrained")
+#: PTBench's test split sizes (trained users : untrained users).
+_PTBENCH_TEST_RATIO = 474 / 609
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    version: str
+    seed: int
+    n_users: int
+    n_untrained: int
+
+
+DATASETS: dict[str, DatasetConfig] = {
+    "ptenv-v1": DatasetConfig("ptenv-v1", seed=2505_04072, n_users=120, n_untrained=9),
+    # A small dataset with the same recipe, for quick experiments and tests.
+    "ptenv-v1-mini": DatasetConfig("ptenv-v1-mini", seed=7, n_users=12, n_untrained=2),
+}
+DEFAULT_DATASET = "ptenv-v1"
+
+
+class Dataset:
+    def __init__(self, config: DatasetConfig, users: list[UserProfile], tasks: list[Task], splits: dict[str, tuple[str, ...]]):
+        self.config = config
+        self.users = {u.user_id: u for u in users}
+        self.tasks = tasks
+        self.by_id = {t.id: t for t in tasks}
+        self.splits = splits
+
+    @property
+    def version(self) -> str:
+        return self.config.version
+
+    def split(self, name: str) -> list[Task]:
+        if name == "test":
+            return self.split("test_trained") + self.split("test_untrained")
+        if name == "all":
+            return list(self.tasks)
+        if name not in self.splits:
+            raise KeyError(f"unknown split {name!r}; choose from {', '.join((*SPLITS, 'test', 'all'))}")
+        return [self.by_id[i] for i in self.splits[name]]
+
+    def split_users(self, name: str) -> list[str]:
+        return sorted({t.user_id for t in self.split(name)})
+
+    # -- serialization -------------------------------------------------------------------
+    def jsonl_lines(self) -> list[str]:
+        """One JSON object per line: a header, the users, the tasks (each tagged with its split)."""
+        split_of = {tid: s for s, ids in self.splits.items() for tid in ids}
+        header = {"type": "dataset", "version": self.version, "seed": self.config.seed, "users": len(self.users), "tasks": len(self.tasks)}
+        lines = [json.dumps(header, sort_keys=True)]
+        lines += ['{"type": "user", "user": ' + u.model_dump_json() + "}" for u in self.users.values()]
+        lines += ['{"type": "task", "split": "' + split_of[t.id] + '", "task": ' + t.model_dump_json() + "}" for t in self.tasks]
+        return lines
+
+    def jsonl_bytes(self) -> bytes:
+        return ("\n".join(self.jsonl_lines()) + "\n").encode("utf-8")
+
+    def checksum(self) -> str:
+        return hashlib.sha256(self.jsonl_bytes()).hexdigest()
+
+    def write_jsonl(self, path: str | Path) -> None:
+        Path(path).write_bytes(self.jsonl_bytes())
+
+    def to_ptbench(self, split: str, registry: Registry | None = None) -> list[dict[str, Any]]:
+        """Records in PTBench's data.json format (see docs/datasets.md)."""
+        reg = registry or Registry.default()
+        out = []
+        for t in self.split(split):
+            sc = reg.scenarios[t.scenario]
+            platforms = "\n".join(f"- {p.name}: {p.summary}" for p in sc.platforms)
+            tools = [
+                {"platform": tool.platform_name, "name": tool.api, "description": tool.description, "parameters": tool.parameters_schema()}
+                for tool in reg.tools_for(sc.id)
+            ]
+            answer = [
+                sc.platform(t.gold.platform).name,
+                [{c.api: {k: list(a.accepted) for k, a in c.args.items()}} for c in t.gold.calls],
+            ]
+            out.append(
+                {
+                    "id": t.id,
+                    "user_profile": render_profile(self.users[t.user_id], reg, scenarios=[t.scenario]),
+                    "platforms": platforms,
+                    "tools": json.dumps(tools, ensure_ascii=False),
+                    "query": t.query,
+                    "answer": answer,
+                    "query_params": sorted({k for c in t.gold.calls for k, a in c.args.items() if a.source == "query"}),
+                    "profile_params": sorted({k for c in t.gold.calls for k, a in c.args.items() if a.source == "profile"}),
+                }
+            )
+        return out
+
+    # -- statistics and validation ---------------------------------------------------------
+    def gold_problems(self, registry: Registry | None = None) -> tuple[list[str], list[str]]:
+        """(validation errors, execution errors) of every gold call, run on a fresh backend."""
+        reg = registry or Registry.default()
+        invalid, failed = [], []
+        for t in self.tasks:
+            backend = Backend(reg.scenarios[t.scenario], seed=t.seed, now=t.now)
+            for call in t.gold.calls:
+                tool = reg.tools[call.tool]
+                for k, arg in call.args.items():  # every accepted alternative must validate
+                    for v in arg.accepted:
+                        checked = tool.validate_args({**call.canonical_args(), k: v})
+                        if isinstance(checked, list):
+                            invalid.append(f"{t.id} {call.tool} {k}={v!r}: {checked[0].problem}")
+                ok, result = backend.call(tool, call.canonical_args())
+                if not ok:
+                    failed.append(f"{t.id} {call.tool}: {result['error']['message']}")
+        return invalid, failed
+
+    def stats(self, validate: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "version": self.version,
+            "seed": self.config.seed,
+            "users": len(self.users),
+            "tasks": len(self.tasks),
+            "splits": {s: {"users": len(self.split_users(s)), "tasks": len(self.splits[s])} for s in SPLITS},
+            "kinds": dict(sorted(Counter(t.kind for t in self.tasks).items())),
+            "scenarios": dict(sorted(Counter(t.scenario for t in self.tasks).items())),
+            "calls_per_task": round(sum(len(t.gold.calls) for t in self.tasks) / max(1, len(self.tasks)), 3),
+            "with_context": sum(t.context is not None for t in self.tasks),
+            "checksum": self.checksum(),
+        }
+        if validate:
+            invalid, failed = self.gold_problems()
+            out["gold_validation_errors"] = len(invalid)
+            out["gold_execution_errors"] = len(failed)
+            out["gold_error_examples"] = (invalid + failed)[:5]
+        return out
+
+
+def generate(config: DatasetConfig, registry: Registry | None = None) -> Dataset:
+    reg = registry or Registry.default()
+    rng = random.Random(f"ptenv/{config.seed}/users")
+    scenarios = list(reg.scenarios.values())
+    # Balanced default traits: user i gets trait (perm[i] mod 3) in each scenario, so every
+    # platform is the default of a third of the users and there is no prior to exploit.
+    orders = {sc.id: rng.sample(range(config.n_users), config.n_users) for sc in scenarios}
+    users: list[UserProfile] = []
+    for i in range(config.n_users):
+        uid = f"u{i:03d}"
+        urng = random.Random(f"ptenv/{config.seed}/{uid}")
+        facts = make_facts(urng, i)
+        prefs = {sc.id: make_preference(urng, sc, list(sc.traits)[orders[sc.id][i] % 3]) for sc in scenarios}
+        users.append(UserProfile(user_id=uid, facts=facts, preferences=prefs, history=make_history(urng, reg, prefs, facts)))
+    tasks: list[Task] = []
+    for u in users:
+        tasks.extend(synthesize_user_tasks(reg, u, config.seed))
+    untrained = set(rng.sample([u.user_id for u in users], config.n_untrained))
+    test_untrained = tuple(t.id for t in tasks if t.user_id in untrained)
+    trained_pool = [t.id for t in tasks if t.user_id not in untrained]
+    n_test_trained = round(len(test_untrained) * _PTBENCH_TEST_RATIO)
+    chosen = set(rng.sample(trained_pool, n_test_trained))
+    splits = {
+        "train": tuple(i for i in trained_pool if i not in chosen),
+        "test_trained": tuple(i for i in trained_pool if i in chosen),
+        "test_untrained": test_untrained,
+    }
+    return Dataset(config, users, tasks, splits)
+
+
+@cache
+def load_dataset(name: str = DEFAULT_DATASET) -> Dataset:
+    """A built-in dataset by version id (generated on first use, then cached in this process)."""
+    if name not in DATASETS:
+        raise KeyError(f"unknown dataset {name!r}; built-in: {', '.join(DATASETS)}")
+    return generate(DATASETS[name])

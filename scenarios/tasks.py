@@ -1,0 +1,71 @@
+"""Tasks and their gold answers.
+
+A :class:`Task` holds what the user asks (``query``) and, in ``gold``, what a correct agent does:
+the platform, the calls, every accepted value of every argument, and where each value comes from
+(query, profile, context or a previous result). The gold reaches scoring only: environments render
+observations from the public fields and never from ``gold``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from ptenv.tools_registry.specs import Source
+
+#: Task kinds, in the order the synthesizer plans them.
+TaskKind = Literal["tool_preference", "preference_and_profile", "profile_dependent", "explicit_platform", "multi_call"]
+TASK_KINDS: tuple[str, ...] = ("tool_preference", "preference_and_profile", "profile_dependent", "explicit_platform", "multi_call")
+#: Kinds whose platform is not named in the query, so it must come from the user's preferences.
+PREFERENCE_KINDS = frozenset({"tool_preference", "preference_and_profile", "multi_call"})
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ArgGold(_Model):
+    """Accepted values of one argument (the first is canonical) and their provenance."""
+
+    accepted: tuple[Any, ...]
+    source: Source
+    #: For ``source == "profile"``: the profile field the value was taken from.
+    profile_field: str | None = None
+
+
+class GoldCall(_Model):
+    """One expected call: tool name, the platform's API name, and arguments by the platform's names."""
+
+    tool: str
+    api: str
+    args: dict[str, ArgGold]
+
+    def canonical_args(self) -> dict[str, Any]:
+        return {k: a.accepted[0] for k, a in self.args.items()}
+
+
+class Gold(_Model):
+    platform: str
+    calls: tuple[GoldCall, ...]
+
+
+class Task(_Model):
+    id: str
+    user_id: str
+    scenario: str
+    kind: TaskKind
+    query: str
+    #: Context id the query's situation phrase came from (None: no situation mentioned).
+    context: str | None
+    #: The task's clock (``YYYY-MM-DDTHH:MM``): "tomorrow" in the query is relative to it.
+    now: str
+    #: Seeds the episode's backend (ids of created records).
+    seed: int
+    #: Whether the query names the platform.
+    platform_named: bool
+    gold: Gold
+
+    def arg_names_by_source(self, source: str) -> list[str]:
+        """``"api.arg"`` names of gold arguments with this provenance (PTBench's query/profile params)."""
+        return [f"{c.api}.{k}" for c in self.gold.calls for k, a in c.args.items() if a.source == source]
