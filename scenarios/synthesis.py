@@ -159,6 +159,12 @@ def _make_task(registry: Registry, sc: ScenarioSpec, pool: _Pools, user: UserPro
                 tool = registry.tool_for(sc.id, platform, api.key)
                 args = filler.args_for(api, {p.key: tool.arg_name(p) for p in api.params}, {})
                 query, calls = filler.render(), (GoldCall(tool=tool.name, api=tool.api, args=args),)
+                backend = Backend(sc, seed=task_seed, now=now.strftime("%Y-%m-%dT%H:%M"))
+                ok, result = backend.call(tool, calls[0].canonical_args())
+                if not ok:  # e.g. cancelling what the initial state has nothing of
+                    raise Infeasible(result["error"]["message"])
+                if result.get("count") == 0 and (api.op.model_extra or {}).get("entity"):
+                    raise Infeasible("a gold catalogue search that finds nothing is a poor task")
         except Infeasible:
             continue
         query = _sentence(query)
@@ -209,4 +215,8 @@ def _fill_chain(
         raise Infeasible(f"{first.key} finds nothing for {call1.canonical_args()}")
     fixed2 = {k: ArgGold(accepted=(items[0][field],), source="previous_result") for k, field in chain.bind.items()}
     args2 = filler.args_for(then, {p.key: t2.arg_name(p) for p in then.params}, fixed2)
-    return filler.render(), (call1, GoldCall(tool=t2.name, api=t2.api, args=args2))
+    call2 = GoldCall(tool=t2.name, api=t2.api, args=args2)
+    ok, result = backend.call(t2, call2.canonical_args())
+    if not ok:
+        raise Infeasible(result["error"]["message"])
+    return filler.render(), (call1, call2)

@@ -171,7 +171,13 @@ def clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
                 if len(branches) == 1:
                     rest = {k: v for k, v in node.items() if k not in ("anyOf", "default")}
                     node = {**branches[0], **rest}
-            return {k: clean(v) for k, v in node.items() if k != "title" and not (k == "default" and v is None)}
+            out = {}
+            for k, v in node.items():
+                if k == "properties":  # keys here are argument names (one may be "title"): keep them all
+                    out[k] = {name: clean(prop) for name, prop in v.items()}
+                elif k != "title" and not (k == "default" and v is None):
+                    out[k] = clean(v)
+            return out
         if isinstance(node, list):
             return [clean(v) for v in node]
         return node

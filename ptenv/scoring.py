@@ -1,0 +1,260 @@
+"""PTBench's metrics: eight accuracy columns and the error taxonomy, with two scorers.
+
+* ``compat`` reproduces the published scorer figure for figure, quirks included
+  (../shared/reference/ptbench.md lists them; docs/scoring.md explains each).
+* ``strict`` is our corrected scorer: type-aware values, every accepted alternative, error labels
+  the right way round, duplicate calls penalised, platform-gated argument accuracy.
+
+Both score a *prediction* (a platform and a list of calls ``(function, arguments)``) against a
+:class:`GoldAnswer` in PTBench's vocabulary (platform display name, function names as the
+platform spells them, a list of accepted values per parameter).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Scorer = Literal["compat", "strict"]
+COLUMNS: tuple[str, ...] = (
+    "format",
+    "platforms",
+    "tool_names",
+    "tool_param_names",
+    "tool_param_values",
+    "query_params",
+    "profile_params",
+    "overall",
+)
+ERRORS: tuple[str, ...] = (
+    "func_wrong_error",
+    "func_missing_error",
+    "func_excessive_error",
+    "param_missing_error",
+    "param_excessive_error",
+    "value_error",
+)
+
+
+@dataclass(frozen=True)
+class GoldAnswer:
+    platform: str
+    calls: tuple[tuple[str, dict[str, tuple[Any, ...]]], ...]
+    query_params: tuple[str, ...] = ()
+    profile_params: tuple[str, ...] = ()
+    #: Other spellings of the platform the strict scorer accepts (e.g. its id).
+    platform_aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A parsed answer. ``calls`` is None when the text could not be parsed (format failure)."""
+
+    platform: str | None
+    calls: tuple[tuple[str, dict[str, Any]], ...] | None
+    positional: int = 0
+
+
+@dataclass
+class RecordScore:
+    format: bool = False
+    platforms: bool = False
+    tool_names: bool = False
+    tool_param_names: bool = False
+    tool_param_values: bool = False
+    overall: bool = False
+    query_hits: int = 0
+    query_total: int = 0
+    profile_hits: int = 0
+    profile_total: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    #: Why the record lost points, in words (empty when all is right).
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "platforms": self.platforms,
+            "tool_names": self.tool_names,
+            "tool_param_names": self.tool_param_names,
+            "tool_param_values": self.tool_param_values,
+            "overall": self.overall,
+            "query_params": [self.query_hits, self.query_total],
+            "profile_params": [self.profile_hits, self.profile_total],
+            "errors": dict(self.errors),
+            "notes": list(self.notes),
+        }
+
+
+class _Raised(Exception):
+    """The published scorer raises on some type mismatches; the record then counts as a format failure."""
+
+
+# -- value comparison ------------------------------------------------------------------------
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _compat_value_ok(pred: Any, accepted: tuple[Any, ...]) -> bool:
+    if not accepted:
+        return False
+    first = accepted[0]
+    if isinstance(pred, int):  # bools are ints to Python, and to the published scorer
+        if isinstance(first, str):
+            raise _Raised("int prediction against a string gold")
+        return _is_num(first) and abs(pred - first) <= 0.01
+    if isinstance(pred, float):
+        return any(_is_num(a) and pred == a for a in accepted)
+    if isinstance(pred, str):
+        if _is_num(first):
+            raise _Raised("string prediction against a numeric gold")
+        return pred.lower() in [a.lower() for a in accepted if isinstance(a, str)]
+    if isinstance(pred, (list, tuple)):
+        got = {str(x).lower() for x in pred}
+        return any(isinstance(a, (list, tuple)) and got == {str(x).lower() for x in a} for a in accepted)
+    return False
+
+
+def _norm(v: Any) -> Any:
+    if isinstance(v, bool):
+        return ("bool", v)
+    if _is_num(v):
+        return ("num", round(float(v), 6))
+    if isinstance(v, str):
+        s = v.strip()
+        try:
+            return ("num", round(float(s), 6)) if s and s.lower() not in ("nan", "inf", "-inf", "infinity") else ("str", s.lower())
+        except ValueError:
+            return ("str", s.lower())
+    if isinstance(v, (list, tuple)):
+        return ("list", frozenset(_norm(x) for x in v))
+    return ("other", repr(v))
+
+
+def _strict_value_ok(pred: Any, accepted: tuple[Any, ...]) -> bool:
+    """Type-aware: 2, 2.0 and "2" are one number; strings ignore case and outer spaces; lists
+    compare as sets; every accepted alternative counts."""
+    p = _norm(pred)
+    return any(p == _norm(a) for a in accepted)
+
+
+# -- one record --------------------------------------------------------------------------------
+def score_record(pred: Prediction, gold: GoldAnswer, scorer: Scorer = "compat") -> RecordScore:
+    s = RecordScore(query_total=len(gold.query_params), profile_total=len(gold.profile_params))
+    if pred.calls is None:
+        s.notes.append("answer could not be parsed")
+        return s
+    if scorer == "strict" and pred.positional:
+        s.notes.append(f"{pred.positional} positional argument(s): arguments must be named")
+        return s
+    try:
+        _score(pred, gold, scorer, s)
+    except _Raised as exc:  # published behaviour: the whole record becomes a format failure
+        return RecordScore(query_total=s.query_total, profile_total=s.profile_total, notes=[f"scorer raised: {exc}"])
+    return s
+
+
+def _score(pred: Prediction, gold: GoldAnswer, scorer: Scorer, s: RecordScore) -> None:
+    assert pred.calls is not None
+    value_ok = _compat_value_ok if scorer == "compat" else _strict_value_ok
+    gold_map = {f: params for f, params in gold.calls}
+    # dict semantics: a repeated function keeps its last arguments
+    pred_map: dict[str, dict[str, Any]] = {f: a for f, a in pred.calls}
+    s.format = True
+    if scorer == "compat":
+        s.platforms = pred.platform == gold.platform
+        s.tool_names = set(pred_map) == set(gold_map)
+    else:
+        names = {gold.platform.lower(), *(a.lower() for a in gold.platform_aliases)}
+        s.platforms = (pred.platform or "").strip().lower() in names
+        s.tool_names = Counter(f for f, _ in pred.calls) == Counter(f for f, _ in gold.calls)
+    if not s.platforms:
+        s.notes.append(f"platform {pred.platform!r} instead of {gold.platform!r}")
+    s.tool_param_names = s.tool_names and all(set(pred_map[f]) == set(gold_map[f]) for f in gold_map)
+    values_right = s.tool_param_names
+    wrong_values = []
+    for f, params in gold_map.items():
+        for p, accepted in params.items():
+            if f in pred_map and p in pred_map[f] and not value_ok(pred_map[f][p], accepted):
+                wrong_values.append(f"{f}.{p}")
+    s.tool_param_values = values_right and not wrong_values
+    s.overall = s.tool_param_values and s.platforms
+    # query / profile parameter accuracy
+    gate = scorer == "compat" or s.platforms
+    seen: set[tuple[str, str]] = set()
+    for f, args in pred.calls:
+        for p, v in args.items():
+            if f not in gold_map or p not in gold_map[f]:
+                continue
+            if scorer == "strict":
+                if (f, p) in seen:  # a duplicate call earns nothing twice
+                    continue
+                seen.add((f, p))
+            hit = value_ok(v, gold_map[f][p])
+            if gate and hit and p in gold.query_params:
+                s.query_hits += 1
+            if gate and hit and p in gold.profile_params:
+                s.profile_hits += 1
+    _errors(pred_map, gold_map, wrong_values, scorer, s)
+
+
+def _errors(
+    pred_map: dict[str, dict[str, Any]], gold_map: dict[str, dict[str, Any]], wrong_values: list[str], scorer: Scorer, s: RecordScore
+) -> None:
+    extra = set(pred_map) - set(gold_map)
+    missing = set(gold_map) - set(pred_map)
+    # compat reports extra functions as "missing" and missing ones as "excessive" (quirk 6)
+    label_extra, label_missing = (
+        ("func_missing_error", "func_excessive_error") if scorer == "compat" else ("func_excessive_error", "func_missing_error")
+    )
+    p_extra_label, p_missing_label = (
+        ("param_missing_error", "param_excessive_error") if scorer == "compat" else ("param_excessive_error", "param_missing_error")
+    )
+    err: dict[str, int] = {}
+    if extra and missing:
+        err["func_wrong_error"] = 1
+        s.notes.append(f"wrong functions: called {sorted(extra)}, expected {sorted(missing)}")
+    elif extra:
+        err[label_extra] = 1
+        s.notes.append(f"unexpected functions {sorted(extra)}")
+    elif missing:
+        err[label_missing] = 1
+        s.notes.append(f"missing functions {sorted(missing)}")
+    else:
+        p_extra = [f"{f}.{p}" for f in gold_map for p in pred_map[f] if p not in gold_map[f]]
+        p_missing = [f"{f}.{p}" for f in gold_map for p in gold_map[f] if p not in pred_map[f]]
+        if p_extra:
+            err[p_extra_label] = 1
+            s.notes.append(f"unexpected arguments {p_extra}")
+        if p_missing:
+            err[p_missing_label] = 1
+            s.notes.append(f"missing arguments {p_missing}")
+        if not p_extra and not p_missing and wrong_values:
+            err["value_error"] = 1
+            s.notes.append(f"wrong values for {wrong_values}")
+    s.errors = err
+
+
+# -- many records ------------------------------------------------------------------------------
+def aggregate(scores: list[RecordScore]) -> dict[str, Any]:
+    """PTBench's columns (fractions in [0, 1]; query/profile may exceed 1 under compat) and error counts."""
+    n = len(scores)
+    acc: dict[str, float] = {}
+    for col in ("format", "platforms", "tool_names", "tool_param_names", "tool_param_values"):
+        acc[col] = sum(getattr(s, col) for s in scores) / n if n else 0.0
+    qt = sum(s.query_total for s in scores)
+    pt = sum(s.profile_total for s in scores)
+    acc["query_params"] = sum(s.query_hits for s in scores) / qt if qt else 0.0
+    acc["profile_params"] = sum(s.profile_hits for s in scores) / pt if pt else 0.0
+    acc["overall"] = sum(s.overall for s in scores) / n if n else 0.0
+    errors = {e: sum(s.errors.get(e, 0) for s in scores) for e in ERRORS}
+    return {"n": n, "acc": {c: acc[c] for c in COLUMNS}, "errors": errors}
+
+
+def combine(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The overall of several splits, weighted by their record counts (PTBench's 474:609)."""
+    n = sum(p["n"] for p in parts)
+    acc = {c: (sum(p["acc"][c] * p["n"] for p in parts) / n if n else 0.0) for c in COLUMNS}
+    errors = {e: sum(p["errors"][e] for p in parts) for e in ERRORS}
+    return {"n": n, "acc": acc, "errors": errors}
