@@ -8,7 +8,7 @@ import re
 import jsonschema
 import pytest
 
-from ptenv.tools_registry import SCENARIOS, Backend, Registry, ToolKind, load_scenario
+from ptenv.tools_registry import SCENARIOS, Backend, Registry, ScenarioSpec, ToolKind, World, load_scenario
 from ptenv.tools_registry.checks import _ORDER, _sample_args, check_scenario
 
 REG = Registry.default()
@@ -168,7 +168,7 @@ def test_platform_listings_follow_traits() -> None:
         world = Backend(sc).world
         best = {t: max(sc.platforms, key=lambda p, t=t: p.traits[t]).id for t in sc.traits}
 
-        def mean(platform: str, kind: str) -> float:
+        def mean(platform: str, kind: str, sc: ScenarioSpec = sc, world: World = world) -> float:
             vals = [
                 rec[f]
                 for name, ent in sc.entities.items()
