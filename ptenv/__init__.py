@@ -1,9 +1,30 @@
 """ptenv: Gymnasium environments for personalized tool invocation.
 
-``import ptenv`` is kept light: heavy parts (registry data, pydantic argument models, LLM SDKs)
-load on first use.
+``import ptenv`` registers the environments (Gymnasium 1.x has no entry-point plugins) and stays
+light: the dataset, the tool schemas and the LLM SDKs load on first use.
+
+    import gymnasium as gym
+    import ptenv
+
+    env = gym.make("ptenv/PersonalTool-v0", split="test", visibility="profile")
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from ptenv.registration import ENV_IDS, register_envs
+
 __version__ = "0.1.0"
+
+register_envs()
+
+
+def parse_observation(text: str) -> dict[str, Any]:
+    """An observation's JSON as a dict (see :mod:`ptenv.observations`)."""
+    from ptenv.observations import parse_observation as _parse
+
+    return _parse(text)
+
+
+__all__ = ["ENV_IDS", "__version__", "parse_observation", "register_envs"]

@@ -46,6 +46,21 @@ class GoldAnswer:
     #: Other spellings of the platform the strict scorer accepts (e.g. its id).
     platform_aliases: tuple[str, ...] = ()
 
+    @classmethod
+    def from_ptbench(
+        cls, answer: list[Any], query_params: list[str], profile_params: list[str], aliases: tuple[str, ...] = ()
+    ) -> GoldAnswer:
+        """From a PTBench record's ``answer`` (``[platform, [{func: {param: [accepted, ...]}}]]``)."""
+        platform, calls = answer
+        parsed = tuple((func, {p: tuple(v) for p, v in params.items()}) for call in calls for func, params in call.items())
+        return cls(
+            platform=platform,
+            calls=parsed,
+            query_params=tuple(query_params),
+            profile_params=tuple(profile_params),
+            platform_aliases=aliases,
+        )
+
 
 @dataclass(frozen=True)
 class Prediction:
@@ -72,8 +87,10 @@ class RecordScore:
     #: Why the record lost points, in words (empty when all is right).
     notes: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
+    def as_dict(self, notes: bool = False) -> dict[str, Any]:
+        """The record as JSON-ready data. ``notes`` name gold values ("platform X instead of Y"):
+        they are for debugging and reports, never for an agent's ``info``."""
+        out = {
             "format": self.format,
             "platforms": self.platforms,
             "tool_names": self.tool_names,
@@ -83,8 +100,10 @@ class RecordScore:
             "query_params": [self.query_hits, self.query_total],
             "profile_params": [self.profile_hits, self.profile_total],
             "errors": dict(self.errors),
-            "notes": list(self.notes),
         }
+        if notes:
+            out["notes"] = list(self.notes)
+        return out
 
 
 class _Raised(Exception):

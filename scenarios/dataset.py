@@ -101,10 +101,7 @@ class Dataset:
                 {"platform": tool.platform_name, "name": tool.api, "description": tool.description, "parameters": tool.parameters_schema()}
                 for tool in reg.tools_for(sc.id)
             ]
-            answer = [
-                sc.platform(t.gold.platform).name,
-                [{c.api: {k: list(a.accepted) for k, a in c.args.items()}} for c in t.gold.calls],
-            ]
+            answer, query_params, profile_params = ptbench_answer(t, reg)
             out.append(
                 {
                     "id": t.id,
@@ -113,8 +110,8 @@ class Dataset:
                     "tools": json.dumps(tools, ensure_ascii=False),
                     "query": t.query,
                     "answer": answer,
-                    "query_params": sorted({k for c in t.gold.calls for k, a in c.args.items() if a.source == "query"}),
-                    "profile_params": sorted({k for c in t.gold.calls for k, a in c.args.items() if a.source == "profile"}),
+                    "query_params": query_params,
+                    "profile_params": profile_params,
                 }
             )
         return out
@@ -157,6 +154,16 @@ class Dataset:
             out["gold_execution_errors"] = len(failed)
             out["gold_error_examples"] = (invalid + failed)[:5]
         return out
+
+
+def ptbench_answer(task: Task, registry: Registry) -> tuple[list[Any], list[str], list[str]]:
+    """A task's gold in PTBench's vocabulary: ``[platform name, [{func: {param: [accepted]}}]]``,
+    and the names of the parameters whose values come from the query and from the profile."""
+    platform = registry.scenarios[task.scenario].platform(task.gold.platform).name
+    answer = [platform, [{c.api: {k: list(a.accepted) for k, a in c.args.items()}} for c in task.gold.calls]]
+    query_params = sorted({k for c in task.gold.calls for k, a in c.args.items() if a.source == "query"})
+    profile_params = sorted({k for c in task.gold.calls for k, a in c.args.items() if a.source == "profile"})
+    return answer, query_params, profile_params
 
 
 def generate(config: DatasetConfig, registry: Registry | None = None) -> Dataset:

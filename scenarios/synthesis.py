@@ -126,12 +126,11 @@ def synthesize_user_tasks(registry: Registry, user: UserProfile, seed: int, star
     for sc in registry.scenarios.values():
         rng = random.Random(f"ptenv/{seed}/{user.user_id}/{sc.id}")
         pool = pools(sc)
-        n = 0
-        for kind, count in KIND_PLAN:
-            for _ in range(count):
-                task = _make_task(registry, sc, pool, user, kind, rng, f"{user.user_id}-{sc.id}-{n:02d}")
-                tasks.append(task)
-                n += 1
+        # Shuffled, so that a task's number says nothing about its kind.
+        kinds = [kind for kind, count in KIND_PLAN for _ in range(count)]
+        rng.shuffle(kinds)
+        for n, kind in enumerate(kinds):
+            tasks.append(_make_task(registry, sc, pool, user, kind, rng, f"{user.user_id}-{sc.id}-{n:02d}"))
     return tasks
 
 

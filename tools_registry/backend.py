@@ -144,6 +144,11 @@ class Backend:
 
     def call(self, tool: ToolSpec, args: Any) -> tuple[bool, dict[str, Any]]:
         """Validate platform-named arguments and execute. Returns ``(ok, json_result)``."""
+        ok, result, _ = self.call_checked(tool, args)
+        return ok, result
+
+    def call_checked(self, tool: ToolSpec, args: Any) -> tuple[bool, dict[str, Any], dict[str, Any] | None]:
+        """Like :meth:`call`, also returning the validated canonical arguments (None if invalid)."""
         checked = tool.validate_args(args)
         if isinstance(checked, list):
             return False, {
@@ -152,15 +157,25 @@ class Backend:
                     "message": f"{tool.name}: {len(checked)} invalid argument(s)",
                     "fields": [e.model_dump() for e in checked],
                 }
-            }
+            }, None
         result = self.execute(tool.platform, tool.api_key, checked)
         if "error" in result:
             err = result["error"]
             if "field" in err:  # report the platform's own name for the argument
                 names = {p.key: tool.arg_name(p) for p in tool.params}
                 err["field"] = names.get(err["field"], err["field"])
-            return False, result
-        return True, result
+            return False, result, checked
+        return True, result, checked
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The world is shared and rebuilt from the spec; pickling it with every env would be waste.
+        state = dict(self.__dict__)
+        state.pop("world")
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.world = World.of(self.spec)
 
     def execute(self, platform: str, api_key: str, args: dict[str, Any]) -> dict[str, Any]:
         """Run an API with canonical, already validated arguments."""

@@ -1,0 +1,175 @@
+"""PTBench's one-shot protocol as an environment: one answer text per episode, scored as PTBench does."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any, SupportsFloat
+
+from ptenv.actions import ActionError, parse_action
+from ptenv.env import BaseTaskEnv
+from ptenv.episode import REWARD_WEIGHTS, user_view
+from ptenv.observations import dumps
+from ptenv.scenarios import Task
+from ptenv.scenarios.dataset import ptbench_answer
+from ptenv.scoring import GoldAnswer, Prediction, RecordScore, score_record
+from ptenv.tools_registry import Registry
+from ptenv.tools_registry.specs import TOOL_SEP
+
+ANSWER_FORMAT = (
+    "Answer with the platform and the calls, and nothing else: Platform:[func1(param1=value1, param2=value2), func2(...)]. "
+    "Use the platform's name and its own function names; quote strings."
+)
+#: Multi-call tasks need a previous call's result, which a one-shot answer cannot see.
+ONE_SHOT_KINDS = ("tool_preference", "preference_and_profile", "profile_dependent", "explicit_platform")
+
+
+class PTBenchEnv(BaseTaskEnv):
+    """
+    ## Description
+    PTBench's protocol (arXiv 2505.04072): the agent sees the user profile, the scenario's
+    platforms and tools and the query, and answers once with ``Platform:[func(arg=value), ...]``.
+    Nothing executes; the answer is scored by PTBench's metrics (``compat`` scorer by default).
+
+    ## Action Space
+    :class:`~ptenv.spaces.UnicodeText`: the answer text (PTBench form, or JSON tool calls named
+    ``platform__api``).
+
+    ## Observation Space
+    JSON text, ``type: "ptbench"``: ``user_profile``, ``platforms``, ``tools`` (PTBench's prompt
+    parts, as text), ``query`` and ``answer_format``. After the answer, ``type: "scored"``.
+
+    ## Starting State
+    A task drawn with ``self.np_random`` (or ``options={"task_id": ...}``); by default multi-call
+    tasks are left out (``kinds``), since one answer cannot use a previous call's result.
+
+    ## Rewards
+    ``sparse`` (default): PTBench's ``overall`` (platform and every value right), 1 or 0.
+    ``shaped``: the weighted terms of ``PersonalToolEnv`` without penalties.
+
+    ## Episode End
+    Terminated after the single answer.
+
+    ## Information
+    At the end ``metrics`` (the record's PTBench columns and error labels), ``reward_terms`` and
+    ``success``. No gold unless ``debug=True``.
+
+    ## Arguments
+    As ``PersonalToolEnv``; ``visibility`` is ``profile`` (PTBench's setting) or ``history``;
+    ``scorer`` defaults to ``"compat"``.
+
+    ## Version History
+    * v0: initial version.
+    """
+
+    def __init__(
+        self, scorer: str = "compat", reward_mode: str = "sparse", visibility: str = "profile", kinds: Any = ONE_SHOT_KINDS, **kwargs: Any
+    ):
+        if visibility == "hidden":
+            raise ValueError("PTBench-v0 is one-shot: the profile must be visible ('profile' or 'history')")
+        super().__init__(scorer=scorer, reward_mode=reward_mode, visibility=visibility, kinds=kinds, **kwargs)
+        self._task: Task | None = None
+        self._done = False
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+        super().reset(seed=seed)
+        self._task = self._pick(options)
+        self._done = False
+        t = self._task
+        view = user_view(self._dataset.users[t.user_id], self._registry, t.scenario, self.config.visibility)
+        platforms, tools = _prompt_parts(self._registry, t.scenario)
+        self._last_obs = dumps(
+            {
+                "type": "ptbench",
+                "user_profile": view["profile"],
+                "platforms": platforms,
+                "tools": tools,
+                "query": t.query,
+                "answer_format": ANSWER_FORMAT,
+            }
+        )
+        info: dict[str, Any] = {"task_id": t.id, "scenario": t.scenario}
+        if self.debug:
+            info["gold"] = t.gold.model_dump()
+        return self._last_obs, info
+
+    def step(self, action: str) -> tuple[str, SupportsFloat, bool, bool, dict[str, Any]]:
+        t = self._task
+        if t is None:
+            raise RuntimeError("call reset() before step()")
+        if self._done:
+            self._last_obs = dumps({"type": "error", "error": "the episode is over; call reset()"})
+            return self._last_obs, 0.0, True, False, {"task_id": t.id, "scenario": t.scenario}
+        self._done = True
+        answer, qp, pp = ptbench_answer(t, self._registry)
+        gold = GoldAnswer.from_ptbench(answer, qp, pp, aliases=(t.gold.platform,))
+        pred, problem = prediction_from_text(action, self._registry)
+        record = score_record(pred, gold, self.config.scorer)
+        if problem:
+            record.notes.insert(0, problem)
+        terms = record_terms(record)
+        reward = terms["success"] if self.config.reward_mode == "sparse" else sum(REWARD_WEIGHTS[k] * v for k, v in terms.items())
+        info: dict[str, Any] = {
+            "task_id": t.id,
+            "scenario": t.scenario,
+            "kind": t.kind,
+            "success": record.overall,
+            "reward_terms": {**terms, "total": reward},
+            "metrics": record.as_dict(notes=self.debug),
+        }
+        if self.debug:
+            info["gold"] = t.gold.model_dump()
+        self._last_obs = dumps(
+            {"type": "scored", "format_ok": record.format, "notes": record.notes if self.debug else [problem] if problem else []}
+        )
+        return self._last_obs, reward, True, False, info
+
+
+def record_terms(record: RecordScore) -> dict[str, float]:
+    def frac(hits: int, total: int) -> float:
+        return min(1.0, hits / total) if total else float(record.tool_names)
+
+    return {
+        "platform": float(record.platforms),
+        "tool_names": float(record.tool_names),
+        "query_args": frac(record.query_hits, record.query_total),
+        "profile_args": frac(record.profile_hits, record.profile_total),
+        "success": float(record.overall),
+    }
+
+
+def prediction_from_text(text: Any, registry: Registry) -> tuple[Prediction, str | None]:
+    """A PTBench prediction from an answer text; JSON calls named ``platform__api`` are accepted."""
+    try:
+        parsed = parse_action(text)
+    except ActionError as exc:
+        return Prediction(platform=None, calls=None), str(exc)
+    platform = parsed.platform
+    calls = []
+    names = {p.id: p.name for sc in registry.scenarios.values() for p in sc.platforms}
+    seen_platforms = set()
+    for c in parsed.calls:
+        name = c.name
+        if TOOL_SEP in name:
+            pid, _, api = name.partition(TOOL_SEP)
+            seen_platforms.add(names.get(pid.lower(), pid))
+            name = api
+        calls.append((name, c.arguments))
+    if platform is None and len(seen_platforms) == 1:
+        platform = seen_platforms.pop()
+    return Prediction(platform=platform, calls=tuple(calls), positional=sum(c.positional for c in parsed.calls)), None
+
+
+@lru_cache(maxsize=16)
+def _prompt_parts_cached(registry_id: int, scenario: str, registry: Registry) -> tuple[str, str]:
+    sc = registry.scenarios[scenario]
+    platforms = "\n".join(f"- {p.name}: {p.summary}" for p in sc.platforms)
+    tools = [
+        {"platform": t.platform_name, "name": t.api, "description": t.description, "parameters": t.parameters_schema()}
+        for t in registry.tools_for(scenario)
+    ]
+    return platforms, json.dumps(tools, ensure_ascii=False)
+
+
+def _prompt_parts(registry: Registry, scenario: str) -> tuple[str, str]:
+    return _prompt_parts_cached(id(registry), scenario, registry)

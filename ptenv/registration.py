@@ -1,0 +1,25 @@
+"""The registered environment ids: a fat base class, thin variants with ``kwargs`` (as Minigrid)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+
+#: id -> (entry point, default kwargs)
+_SPECS: dict[str, tuple[str, dict[str, Any]]] = {
+    "ptenv/PersonalTool-v0": ("ptenv.env:PersonalToolEnv", {}),
+    "ptenv/PersonalTool-Profile-v0": ("ptenv.env:PersonalToolEnv", {"visibility": "profile"}),
+    "ptenv/PersonalTool-History-v0": ("ptenv.env:PersonalToolEnv", {"visibility": "history"}),
+    "ptenv/PersonalTool-Hidden-v0": ("ptenv.env:PersonalToolEnv", {"visibility": "hidden"}),
+    "ptenv/PersonalSession-v0": ("ptenv.session_env:PersonalSessionEnv", {}),
+    "ptenv/PTBench-v0": ("ptenv.ptbench_env:PTBenchEnv", {}),
+}
+ENV_IDS: tuple[str, ...] = tuple(_SPECS)
+
+
+def register_envs() -> None:
+    """Register every ptenv id (idempotent). Entry points are strings, so nothing heavy loads here."""
+    for env_id, (entry, kwargs) in _SPECS.items():
+        if env_id not in gym.registry:
+            gym.register(id=env_id, entry_point=entry, kwargs=kwargs)

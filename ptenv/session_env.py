@@ -1,0 +1,161 @@
+"""Sessions: several requests of one user in one episode, with feedback after each."""
+
+from __future__ import annotations
+
+from typing import Any, SupportsFloat
+
+from ptenv.env import BaseTaskEnv
+from ptenv.episode import EpisodeScore, TaskEpisode
+from ptenv.observations import dumps
+from ptenv.scenarios import Task
+from ptenv.user_sim import Situation
+
+
+class PersonalSessionEnv(BaseTaskEnv):
+    """
+    ## Description
+    ``tasks_per_session`` requests of one simulated user in one episode. After each request the
+    user gives feedback ("for a request like that I'd rather have used X"), so an agent can learn
+    this user's preferences online. By default the profile is hidden.
+
+    ## Action Space
+    As :class:`~ptenv.env.PersonalToolEnv`: text tool calls; ``finish`` closes the current request.
+
+    ## Observation Space
+    JSON text. A new request arrives as ``type: "task"`` with ``task_number``, ``tasks_total`` and
+    the previous request's ``feedback``; the tool list is included when the scenario changes.
+    Step results as in ``PersonalToolEnv``; after the last request ``type: "session_end"``.
+
+    ## Starting State
+    A user drawn with ``self.np_random`` among the split's users with enough tasks (or
+    ``options={"user_id": ...}``), and ``tasks_per_session`` of their tasks in random order.
+
+    ## Rewards
+    Each request is scored like one ``PersonalToolEnv`` episode; its end-of-task reward is paid
+    on the step that closes it (``finish`` or the per-request ``max_steps``).
+
+    ## Episode End
+    Terminated after the last request is closed. A request that reaches ``max_steps`` is closed
+    automatically and the session moves on.
+
+    ## Information
+    Counters of the current request; when a request closes, ``task_result`` (its ``task_id``,
+    ``kind``, ``success``, ``reward_terms``, ``metrics``); at the end ``session`` (mean terms and
+    success rate) and ``reward_terms`` (means). No gold or hidden value unless ``debug=True``.
+
+    ## Arguments
+    Those of ``PersonalToolEnv`` (``visibility`` defaults to ``"hidden"``) and
+    ``tasks_per_session`` (10).
+
+    ## Version History
+    * v0: initial version.
+    """
+
+    def __init__(self, tasks_per_session: int = 10, visibility: str = "hidden", **kwargs: Any):
+        super().__init__(visibility=visibility, **kwargs)
+        if tasks_per_session < 1:
+            raise ValueError("tasks_per_session must be at least 1")
+        self.tasks_per_session = tasks_per_session
+        self._group_by_user()
+        self._queue: list[Task] = []
+        self._ep: TaskEpisode | None = None
+        self._results: list[EpisodeScore] = []
+        self._over = False
+
+    def _group_by_user(self) -> None:
+        by_user: dict[str, list[Task]] = {}
+        for t in self._tasks:
+            by_user.setdefault(t.user_id, []).append(t)
+        self._by_user = {u: ts for u, ts in sorted(by_user.items()) if len(ts) >= self.tasks_per_session}
+        if not self._by_user:
+            raise ValueError(f"no user has {self.tasks_per_session} tasks in this split and filters")
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_by_user", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self._group_by_user()
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+        super().reset(seed=seed)
+        users = list(self._by_user)
+        options = options or {}
+        if "user_id" in options:
+            if options["user_id"] not in self._by_user:
+                raise ValueError(f"user {options['user_id']!r} has no session in this split and filters")
+            user = options["user_id"]
+        else:
+            user = users[int(self.np_random.integers(len(users)))]
+        pool = self._by_user[user]
+        picks = self.np_random.choice(len(pool), size=self.tasks_per_session, replace=False)
+        self._queue = [pool[int(i)] for i in picks]
+        self._results = []
+        self._over = False
+        self._ep = self._episode(self._queue[0])
+        self._last_obs = self._ep.intro_text(task_number=1, tasks_total=self.tasks_per_session)
+        return self._last_obs, self._get_info()
+
+    def step(self, action: str) -> tuple[str, SupportsFloat, bool, bool, dict[str, Any]]:
+        ep = self._ep
+        if ep is None:
+            raise RuntimeError("call reset() before step()")
+        if self._over:
+            self._last_obs = dumps({"type": "error", "error": "the session is over; call reset()"})
+            return self._last_obs, 0.0, True, False, self._get_info()
+        payload, reward = ep.act(action)
+        info = self._get_info()
+        if not (ep.finished or ep.steps >= self.config.max_steps):
+            self._last_obs = dumps(payload)
+            return self._last_obs, reward, False, False, info
+        # the request is closed: score it, give feedback, move on
+        score = ep.score()
+        self._results.append(score)
+        reward += score.terminal_reward
+        info["task_result"] = self._end_info(ep, score)
+        if self.debug:
+            info["gold"] = ep.task.gold.model_dump()
+        rec = score.record
+        profile_ok = rec.profile_hits >= rec.profile_total
+        feedback = self.sim_user.feedback(Situation(ep.user, ep.task, ep.scenario), rec.platforms, profile_ok, rec.overall)
+        done = len(self._results)
+        if done == len(self._queue):
+            self._over = True
+            summary = self._summary()
+            info["session"] = summary
+            info["reward_terms"] = summary["mean_terms"]
+            self._last_obs = dumps({"type": "session_end", "last_results": payload, "feedback": feedback, "tasks_done": done})
+            return self._last_obs, reward, True, False, info
+        prev_scenario = ep.task.scenario
+        self._ep = self._episode(self._queue[done])
+        self._last_obs = self._ep.intro_text(
+            with_tools=self._ep.task.scenario != prev_scenario,
+            task_number=done + 1,
+            tasks_total=len(self._queue),
+            feedback=feedback,
+            last_results=payload,
+        )
+        return self._last_obs, reward, False, False, info
+
+    def _summary(self) -> dict[str, Any]:
+        n = len(self._results)
+        keys = self._results[0].terms.keys()
+        return {
+            "tasks": n,
+            "success_rate": sum(r.success for r in self._results) / n,
+            "mean_terms": {k: sum(r.terms[k] for r in self._results) / n for k in keys}
+            | {"total": sum(r.total for r in self._results) / n},
+        }
+
+    def _get_info(self) -> dict[str, Any]:
+        ep = self._ep
+        assert ep is not None
+        return {
+            "task_id": ep.task.id,
+            "scenario": ep.task.scenario,
+            "task_number": len(self._results) + (0 if self._over else 1),
+            "step": ep.steps,
+            **ep.counts,
+        }

@@ -1,0 +1,238 @@
+"""Environment hygiene, parametrized over every registered id (as Minigrid does)."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import warnings
+from typing import Any
+
+import gymnasium as gym
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import ptenv
+from ptenv.testing import current_task, oracle_actions
+
+IDS = list(ptenv.ENV_IDS)
+SCRIPT = [
+    "not json at all",
+    '{"name": "no_such_tool", "arguments": {}}',
+    '[{"name": "get_profile_field", "arguments": {"field": "phone"}}]',
+    '{"name": "ask_user", "arguments": {"question": "What is your phone number?"}}',
+    '{"name": "search_history", "arguments": {}}',
+    '{"name": "finish"}',
+]
+
+
+def make(env_id: str, **kw: Any) -> gym.Env[str, str]:
+    return gym.make(env_id, split="test", **kw)
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_check_env_passes_without_warnings(env_id: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_env(make(env_id).unwrapped)
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_same_seed_same_trajectory(env_id: str) -> None:
+    def rollout(seed: int) -> list[Any]:
+        env = make(env_id)
+        obs, info = env.reset(seed=seed)
+        env.action_space.seed(seed)
+        out: list[Any] = [obs, info]
+        for action in SCRIPT + env.action_space.sample().split():
+            obs, r, term, trunc, info = env.step(action)
+            out += [obs, r, term, trunc, info]
+            if term or trunc:
+                obs, info = env.reset()
+                out += [obs, info]
+        return out
+
+    assert rollout(3) == rollout(3)
+    assert rollout(3) != rollout(4)
+
+
+@pytest.mark.parametrize("env_id", [i for i in IDS if "PTBench" not in i])
+def test_truncated_at_max_steps(env_id: str) -> None:
+    env = make(env_id, max_steps=3)
+    env.reset(seed=0)
+    flags = [env.step('{"name": "no_such_tool"}')[2:4] for _ in range(3)]
+    assert flags[:2] == [(False, False), (False, False)]
+    if "Session" in env_id:  # a capped request is closed and the session moves on
+        assert flags[2] == (False, False)
+    else:
+        assert flags[2] == (False, True)
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_render_ansi_and_pickle_round_trip(env_id: str) -> None:
+    env = make(env_id, render_mode="ansi")
+    obs, _ = env.reset(seed=1)
+    assert isinstance(env.render(), str) and obs in env.render()
+    inner = env.unwrapped
+    clone = pickle.loads(pickle.dumps(inner))
+    action = '{"name": "finish"}' if "PTBench" not in env_id else "X:[f(a=1)]"
+    a = inner.step(action)
+    b = clone.step(action)
+    assert a[:4] == b[:4] and a[4] == b[4]
+
+
+@pytest.mark.parametrize("vector", ["sync", "async"])
+def test_vector_envs_run(vector: str) -> None:
+    kw = {"split": "test"}
+    if vector == "sync":
+        venv = gym.make_vec("ptenv/PersonalTool-v0", num_envs=2, vectorization_mode="sync", **kw)
+    else:
+        venv = gym.make_vec("ptenv/PersonalTool-v0", num_envs=2, vectorization_mode="async", vector_kwargs={"shared_memory": False}, **kw)
+    obs, _ = venv.reset(seed=0)
+    assert all(json.loads(o)["type"] == "task" for o in obs)
+    obs, rew, term, trunc, _ = venv.step(("bad action", '{"name": "finish"}'))
+    assert json.loads(obs[0])["type"] == "error" and term[1]
+    venv.close()
+
+
+def test_invalid_actions_never_raise_and_are_counted() -> None:
+    env = make("ptenv/PersonalTool-v0")
+    env.reset(seed=0)
+    bad = [
+        "",
+        "{",
+        "[]",
+        "[1, 2]",
+        '{"name": 5}',
+        '{"name": "x", "arguments": "{bad"}',
+        "x" * 30_000,
+        "P:[f(1, a=__import__('os'))]",
+        "🙂",
+        '{"tool_calls": []}',
+    ]
+    for i, action in enumerate(bad, 1):
+        obs, r, term, trunc, info = env.step(action)
+        payload = ptenv.parse_observation(obs)
+        assert payload["type"] in ("error", "tool_results") and not term
+        assert info["invalid_actions"] == i and r < 0
+    obs, r, *_ = env.step(123)  # not even a string
+    assert ptenv.parse_observation(obs)["type"] == "error"
+
+
+def test_malformed_arguments_get_a_structured_error() -> None:
+    env = make("ptenv/PersonalTool-v0", scenarios=["takeout"])
+    env.reset(seed=0)
+    obs, *_ = env.step('{"name": "quickbite__search_dishes", "arguments": {"keyword": "pizza", "max_price": "cheap"}}')
+    res = ptenv.parse_observation(obs)["results"][0]
+    assert not res["ok"] and res["error"]["code"] == "invalid_arguments"
+    assert res["error"]["fields"][0]["field"] == "max_price" and "number" in res["error"]["fields"][0]["expected"]
+
+
+def test_tools_at_reset_are_the_scenario_platforms_plus_builtins() -> None:
+    for vis, builtins in (("profile", {"finish"}), ("hidden", {"finish", "ask_user", "get_profile_field", "search_history"})):
+        env = make("ptenv/PersonalTool-v0", visibility=vis)
+        obs, info = env.reset(seed=2)
+        tools = {t["name"] for t in ptenv.parse_observation(obs)["tools"]}
+        scenario_tools = {t for t in tools if "__" in t}
+        assert len(scenario_tools) == 72 and tools - scenario_tools == builtins
+        assert len(tools) <= 128
+        assert all(t.split("__")[0] in {p["id"] for p in ptenv.parse_observation(obs)["platforms"]} for t in scenario_tools)
+
+
+def test_visibility_modes_show_what_they_should() -> None:
+    views = {}
+    for vis in ("profile", "history", "hidden"):
+        env = make("ptenv/PersonalTool-v0", visibility=vis)
+        obs, _ = env.reset(seed=5)
+        views[vis] = ptenv.parse_observation(obs)["user"]
+        user = env.unwrapped._dataset.users[current_task(env).user_id]
+    assert user.facts["phone"] in views["profile"]["profile"] and "Past behaviour" in views["profile"]["profile"]
+    assert "Stated preferences" not in views["history"]["profile"] and "Past behaviour" in views["history"]["profile"]
+    assert views["hidden"]["profile"] is None
+
+
+@pytest.mark.parametrize("split", ["train", "test_trained", "test_untrained"])
+def test_oracle_solves_every_task(split: str) -> None:
+    env = gym.make("ptenv/PersonalTool-v0", split=split)
+    n = len(env.unwrapped.tasks)
+    for i in range(n):
+        env.reset(options={"task_index": i})
+        for action in oracle_actions(env):
+            obs, r, term, trunc, info = env.step(action)
+        assert term and info["success"] and info["reward_terms"]["total"] == pytest.approx(1.0), (current_task(env).id, info)
+
+
+def test_asking_oracle_in_hidden_mode_gets_one_minus_question_costs() -> None:
+    from ptenv.testing import asking_oracle_actions
+
+    env = make("ptenv/PersonalTool-Hidden-v0")
+    for i in range(0, len(env.unwrapped.tasks), 7):
+        env.reset(options={"task_index": i})
+        questions: list[str] = []
+
+        def ask(q: str, questions: list[str] = questions) -> str:
+            obs, *_ = env.step(json.dumps({"name": "ask_user", "arguments": {"question": q}}))
+            questions.append(q)
+            return str(ptenv.parse_observation(obs)["results"][0]["output"]["answer"])
+
+        for action in asking_oracle_actions(env, ask):
+            obs, r, term, trunc, info = env.step(action)
+        assert info["success"], (current_task(env).id, info)
+        assert info["reward_terms"]["total"] == pytest.approx(1.0 - 0.02 * len(questions))
+
+
+def test_user_declines_to_hand_over_the_answer() -> None:
+    env = make("ptenv/PersonalTool-Hidden-v0")
+    env.reset(seed=0)
+    for q in (
+        "Just tell me what to call.",
+        "Which tool should I use?",
+        "What arguments do I pass?",
+        "What is the gold answer?",
+        "What's your blood type?",
+    ):
+        obs, *_ = env.step(json.dumps({"name": "ask_user", "arguments": {"question": q}}))
+        answer = ptenv.parse_observation(obs)["results"][0]["output"]["answer"]
+        assert answer.startswith(("I don't know", "Sorry")), (q, answer)
+
+
+def test_nothing_hidden_leaks_into_observations_or_info() -> None:
+    """In hidden mode, an agent that never asks sees no profile value, and no gold value appears
+    in any observation or info (scanned as text) — only with debug=True."""
+    for env_id in ("ptenv/PersonalTool-Hidden-v0", "ptenv/PersonalSession-v0"):
+        env = make(env_id)
+        for seed in range(15):
+            obs, info = env.reset(seed=seed)
+            texts = [obs, json.dumps(info, default=str)]
+            task = current_task(env)
+            user = env.unwrapped._dataset.users[task.user_id]
+            for action in ['{"name": "nope"}', "bad", '{"name": "finish"}'] * 4:
+                obs, r, term, trunc, info = env.step(action)
+                texts += [obs, json.dumps(info, default=str)]
+                if term or trunc:
+                    break
+            blob = "\n".join(texts)
+            # enum vocabularies in tool schemas, and what queries say, are public
+            parsed = [json.loads(t) for t in texts]
+            public = json.dumps([[p.get("tools", []), p.get("query", "")] for p in parsed if isinstance(p, dict)])
+            secrets = [v for k, v in user.facts.items() if isinstance(v, str) and len(v) > 6 and k not in ("city", "occupation", "company")]
+            secrets += [
+                str(v)
+                for c in task.gold.calls
+                for a in c.args.values()
+                for v in a.accepted
+                if isinstance(v, str) and len(v) > 6 and a.source != "query"
+            ]
+            assert not [s for s in secrets if s in blob and s not in public], env_id
+            keys = set().union(*(_keys(json.loads(t)) for t in texts))
+            assert not keys & {"gold", "accepted", "profile_field", "source", "preferences", "weights", "rules"}, keys
+    dbg = make("ptenv/PersonalTool-Hidden-v0", debug=True)
+    _, info = dbg.reset(seed=0)
+    assert "gold" in info
+
+
+def _keys(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        return set(node).union(*(_keys(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_keys(v) for v in node))
+    return set()
