@@ -19,7 +19,7 @@ import ast
 import json
 import operator
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 MAX_ACTION_CHARS = 20_000
@@ -32,7 +32,7 @@ class ActionError(ValueError):
     """The action could not be understood; the message says what was wrong and what is expected."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ParsedCall:
     name: str
     arguments: dict[str, Any]
@@ -42,13 +42,13 @@ class ParsedCall:
     computed: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ParsedAction:
     calls: tuple[ParsedCall, ...]
     #: The platform named by the PTBench form (``Platform:[...]``), else None.
     platform: str | None = None
     form: str = "json"
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = ()
 
 
 def parse_action(text: Any) -> ParsedAction:
@@ -58,9 +58,10 @@ def parse_action(text: Any) -> ParsedAction:
     if len(text) > MAX_ACTION_CHARS:
         raise ActionError(f"action too long ({len(text)} characters; the limit is {MAX_ACTION_CHARS})")
     s = text.strip()
-    m = _FENCE.match(s)
-    if m:
-        s = m.group(1).strip()
+    if s.startswith("```"):  # a fenced block (LLMs often wrap JSON so)
+        m = _FENCE.match(s)
+        if m:
+            s = m.group(1).strip()
     if not s:
         raise ActionError('empty action; send a tool call such as {"name": "<tool>", "arguments": {...}}')
     if s[0] in "{[":

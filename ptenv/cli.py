@@ -83,6 +83,34 @@ def cmd_data_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ptenv.agent import load_agent
+    from ptenv.evaluation import evaluate, format_summary
+
+    agent = load_agent(args.agent)
+    out = None
+    if args.out:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        out = Path(args.out) / "results.jsonl"
+    env_kwargs: dict[str, Any] = {"dataset": args.dataset}
+    if args.visibility:
+        env_kwargs["visibility"] = args.visibility
+    summary = evaluate(
+        args.env, agent, args.split, out, episodes=args.episodes, seed=args.seed, env_kwargs=env_kwargs, progress=not args.quiet
+    )
+    if out is not None:
+        (out.parent / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    if args.json:
+        _print_json(summary)
+    else:
+        print(format_summary(summary))
+        if out is not None:
+            print(f"\nresults: {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ptenv.scenarios.dataset import DATASETS, DEFAULT_DATASET
 
@@ -105,6 +133,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test", help="split for --format ptbench (train, test_trained, test_untrained, test, all)")
     p.add_argument("--out", required=True, help="output file (overwritten)")
     p.set_defaults(func=cmd_data_export)
+
+    p = sub.add_parser("eval", help="evaluate an agent on a split and print PTBench's columns")
+    p.add_argument("--env", default="ptenv/PersonalTool-v0", help="environment id (default: ptenv/PersonalTool-v0)")
+    p.add_argument("--agent", default="heuristic", help="heuristic, profile-blind, random, or module:Class")
+    p.add_argument("--split", default="test", help="train, test_trained, test_untrained, or test (both, weighted)")
+    p.add_argument("--dataset", default=DEFAULT_DATASET, choices=sorted(DATASETS))
+    p.add_argument("--visibility", choices=["profile", "history", "hidden"], help="override the env's visibility mode")
+    p.add_argument("--episodes", type=int, help="a seeded sample of this many episodes per split (default: all)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="directory for results.jsonl (resumable) and summary.json")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.set_defaults(func=cmd_eval)
     return parser
 
 
@@ -112,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
-    except KeyError as exc:  # unknown split or dataset: a clear message, not a traceback
+    except (KeyError, ValueError) as exc:  # unknown split, dataset or agent: a clear message, not a traceback
         print(f"ptenv: error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:

@@ -57,7 +57,7 @@ class EpisodeConfig:
             raise ValueError("max_steps must be at least 1")
 
 
-@dataclass
+@dataclass(slots=True)
 class CallRecord:
     """One call the agent made. ``args`` are the validated values that ran, by the platform's names."""
 
@@ -168,7 +168,7 @@ class TaskEpisode:
             return self._invalid(name, "unknown_tool", tool)
         self.counts["tool_calls"] += 1
         ok, result, checked = self.backend.call_checked(tool, call.arguments)
-        args = {tool.arg_name(p): checked[p.key] for p in tool.params if p.key in checked} if checked is not None else {}
+        args = {name: checked[key] for key, name in tool.arg_pairs() if key in checked} if checked is not None else {}
         self.calls.append(CallRecord(tool=tool.name, ok=ok, platform=tool.platform, api=tool.api, kind=tool.kind.value, args=args))
         if checked is None:  # malformed arguments are a bad action
             self.counts["invalid_actions"] += 1
@@ -257,8 +257,7 @@ def score_trajectory(
     fail ``tool_names`` and cost ``extra_write`` each.
     """
     sc = registry.scenarios[task.scenario]
-    answer, qp, pp = ptbench_answer(task, registry)
-    gold = GoldAnswer.from_ptbench(answer, qp, pp, aliases=(task.gold.platform,))
+    gold = gold_answer(task, registry)
     effective = [c for c in calls if c.ok and c.platform is not None]
     chosen = effective[-1].platform if effective else None
     gold_count: dict[str, int] = {}
@@ -308,6 +307,20 @@ def score_trajectory(
         terminal = sum(REWARD_WEIGHTS[k] * v for k, v in terms.items()) - penalties["extra_read"] - penalties["extra_write"]
         total = terminal - sum(step_penalties.values())
     return EpisodeScore(record=record, terms=terms, penalties=penalties, terminal_reward=terminal, total=total)
+
+
+_GOLD: dict[tuple[int, str], tuple[Task, GoldAnswer]] = {}
+
+
+def gold_answer(task: Task, registry: Registry) -> GoldAnswer:
+    """The task's gold in PTBench's vocabulary (built once per task: scoring is on the hot path)."""
+    key = (id(registry), task.id)
+    hit = _GOLD.get(key)
+    if hit is None or hit[0] is not task:
+        answer, qp, pp = ptbench_answer(task, registry)
+        hit = (task, GoldAnswer.from_ptbench(answer, qp, pp, aliases=(task.gold.platform,)))
+        _GOLD[key] = hit
+    return hit[1]
 
 
 # -- cached renderings (per process) ------------------------------------------------------------

@@ -10,10 +10,50 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ptenv.tools_registry.backend import PROJECTED_JSON
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
 
 def dumps(payload: dict[str, Any]) -> str:
     """Encode an observation payload (compact, unicode kept as is)."""
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    if payload.get("type") == "tool_results":
+        return _dumps_tool_results(payload)
+    return _ENCODER.encode(payload)
+
+
+def _dumps_tool_results(payload: dict[str, Any]) -> str:
+    """The hot path of every step: catalogue search results are shared records whose JSON is
+    already known, so they are spliced in rather than encoded again. Same bytes as ``encode``
+    (a test checks it)."""
+    if list(payload) != ["type", "step", "results", "steps_left"]:
+        return _ENCODER.encode(payload)
+    parts = []
+    for res in payload["results"]:
+        out = res.get("output")
+        items = out.get("results") if res.get("ok") is True and len(res) == 3 and isinstance(out, dict) and len(out) == 2 else None
+        if isinstance(items, list) and isinstance(out.get("count"), int) and all(id(x) in PROJECTED_JSON for x in items):
+            # an ok call's tool name is a registry name (^[a-zA-Z0-9_-]+$): nothing to escape
+            parts.append(
+                '{"tool":"'
+                + res["tool"]
+                + '","ok":true,"output":{"results":['
+                + ",".join([PROJECTED_JSON[id(x)] for x in items])
+                + '],"count":'
+                + str(out["count"])
+                + "}}"
+            )
+        else:
+            parts.append(_ENCODER.encode(res))
+    return (
+        '{"type":"tool_results","step":'
+        + str(payload["step"])
+        + ',"results":['
+        + ",".join(parts)
+        + '],"steps_left":'
+        + str(payload["steps_left"])
+        + "}"
+    )
 
 
 def parse_observation(text: str) -> dict[str, Any]:

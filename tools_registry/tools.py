@@ -50,12 +50,24 @@ class ToolSpec(BaseModel):
     params: tuple[ParamSpec, ...]
     _args_model: type[BaseModel] | None = PrivateAttr(None)
     _schema: dict[str, Any] | None = PrivateAttr(None)
+    #: (model field, canonical key) and (canonical key, platform name) pairs, for the hot path.
+    _field_keys: tuple[tuple[str, str], ...] = PrivateAttr(())
+    _arg_pairs: tuple[tuple[str, str], ...] = PrivateAttr(())
+
+    def model_post_init(self, context: Any) -> None:
+        self._field_keys = tuple(("f_" + p.key, p.key) for p in self.params)
+        self._arg_pairs = tuple((p.key, p.name_on(self.platform)) for p in self.params)
 
     def __getstate__(self) -> dict[Any, Any]:
         # Dynamically created models do not pickle; they are rebuilt on demand.
         state = dict(super().__getstate__())
-        state["__pydantic_private__"] = {"_args_model": None, "_schema": None}
+        state["__pydantic_private__"] = {**state["__pydantic_private__"], "_args_model": None, "_schema": None}
         return state
+
+    def arg_pairs(self) -> tuple[tuple[str, str], ...]:
+        """(canonical key, this platform's name) of each argument."""
+        pairs: tuple[tuple[str, str], ...] = _private(self)["_arg_pairs"]
+        return pairs
 
     @staticmethod
     def make_name(platform: str, api: str) -> str:
@@ -100,12 +112,14 @@ class ToolSpec(BaseModel):
                     expected="an object of named arguments",
                 )
             ]
+        # Hot path (every tool step): read the cached model straight from pydantic's private
+        # storage, since attribute access on a BaseModel's private attrs is slow.
+        model = _private(self)["_args_model"] or self.args_model
         try:
-            model = self.args_model.model_validate(args)
+            values = model.model_validate(args).__dict__
         except ValidationError as exc:
             return self._explain(exc)
-        values = model.__dict__
-        return {p.key: v for p in self.params if (v := values["f_" + p.key]) is not None}
+        return {key: v for field, key in _private(self)["_field_keys"] if (v := values[field]) is not None}
 
     def _explain(self, exc: ValidationError) -> list[ArgumentError]:
         by_name = {self.arg_name(p): p for p in self.params}
@@ -121,6 +135,11 @@ class ToolSpec(BaseModel):
             else:
                 out.append(ArgumentError(field=name, problem=err["msg"], expected=describe_param(param)))
         return out
+
+
+def _private(tool: ToolSpec) -> dict[str, Any]:
+    """pydantic's private-attribute storage, read directly (attribute access to it is slow)."""
+    return tool.__pydantic_private__  # type: ignore[return-value]
 
 
 def describe_param(p: ParamSpec) -> str:

@@ -1,0 +1,46 @@
+"""The agent protocol, and the table that finds an agent by name.
+
+Agents live in ``ptenv.agents`` (or in a user's own package) and depend on the core, never the
+reverse: the core only knows this protocol and the import strings below, the way Gymnasium's
+registry holds entry points. ``--agent my_pkg.my_mod:MyAgent`` goes through the same door.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """Acts on observation texts. ``reset`` is called at each env reset with the seed used."""
+
+    name: str
+
+    def reset(self, seed: int | None = None) -> None: ...
+
+    def act(self, observation: str) -> str: ...
+
+
+#: Built-in agents by name -> import string.
+AGENTS: dict[str, str] = {
+    "heuristic": "ptenv.agents.heuristic:HeuristicAgent",
+    "profile-blind": "ptenv.agents.heuristic:ProfileBlindAgent",
+    "random": "ptenv.agents.random_agent:RandomAgent",
+}
+
+
+def load_agent(spec: str, **kwargs: Any) -> Agent:
+    """An agent from a built-in name or ``module:Class``."""
+    target = AGENTS.get(spec, spec)
+    if ":" not in target:
+        raise ValueError(f"unknown agent {spec!r}; built-in: {', '.join(AGENTS)}; or give module:Class")
+    module, _, cls = target.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module), cls)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"cannot load agent {spec!r}: {exc}") from None
+    agent = factory(**kwargs)
+    if not isinstance(agent, Agent):
+        raise ValueError(f"{spec!r} does not implement the Agent protocol (name, reset, act)")
+    return agent
