@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 Scorer = Literal["compat", "strict"]
@@ -45,6 +46,11 @@ class GoldAnswer:
     profile_params: tuple[str, ...] = ()
     #: Other spellings of the platform the strict scorer accepts (e.g. its id).
     platform_aliases: tuple[str, ...] = ()
+
+    @cached_property
+    def strict_values(self) -> dict[str, dict[str, frozenset[Any]]]:
+        """Every accepted value, normalized once for the strict scorer (scoring is on the hot path)."""
+        return {f: {p: frozenset(_norm(a) for a in acc) for p, acc in params.items()} for f, params in self.calls}
 
     @classmethod
     def from_ptbench(
@@ -155,6 +161,8 @@ def _compat_value_ok(pred: Any, accepted: tuple[Any, ...]) -> bool:
 
 
 def _norm(v: Any) -> Any:
+    """The strict scorer's comparison key: 2, 2.0 and "2" are one number (to 6 decimals);
+    strings ignore case and outer spaces; lists compare as sets; a bool is never a number."""
     if isinstance(v, bool):
         return ("bool", v)
     if _is_num(v):
@@ -168,13 +176,6 @@ def _norm(v: Any) -> Any:
     if isinstance(v, (list, tuple)):
         return ("list", frozenset(_norm(x) for x in v))
     return ("other", repr(v))
-
-
-def _strict_value_ok(pred: Any, accepted: tuple[Any, ...]) -> bool:
-    """Type-aware: 2, 2.0 and "2" are one number; strings ignore case and outer spaces; lists
-    compare as sets; every accepted alternative counts."""
-    p = _norm(pred)
-    return any(p == _norm(a) for a in accepted)
 
 
 # -- one record --------------------------------------------------------------------------------
@@ -195,8 +196,17 @@ def score_record(pred: Prediction, gold: GoldAnswer, scorer: Scorer = "compat") 
 
 def _score(pred: Prediction, gold: GoldAnswer, scorer: Scorer, s: RecordScore) -> None:
     assert pred.calls is not None
-    value_ok = _compat_value_ok if scorer == "compat" else _strict_value_ok
     gold_map = {f: params for f, params in gold.calls}
+    if scorer == "compat":
+
+        def value_ok(f: str, p: str, v: Any) -> bool:
+            return _compat_value_ok(v, gold_map[f][p])
+    else:
+        norm = gold.strict_values
+
+        def value_ok(f: str, p: str, v: Any) -> bool:
+            return _norm(v) in norm[f][p]
+
     # dict semantics: a repeated function keeps its last arguments
     pred_map: dict[str, dict[str, Any]] = {f: a for f, a in pred.calls}
     s.format = True
@@ -213,8 +223,8 @@ def _score(pred: Prediction, gold: GoldAnswer, scorer: Scorer, s: RecordScore) -
     values_right = s.tool_param_names
     wrong_values = []
     for f, params in gold_map.items():
-        for p, accepted in params.items():
-            if f in pred_map and p in pred_map[f] and not value_ok(pred_map[f][p], accepted):
+        for p in params:
+            if f in pred_map and p in pred_map[f] and not value_ok(f, p, pred_map[f][p]):
                 wrong_values.append(f"{f}.{p}")
     s.tool_param_values = values_right and not wrong_values
     s.overall = s.tool_param_values and s.platforms
@@ -229,7 +239,7 @@ def _score(pred: Prediction, gold: GoldAnswer, scorer: Scorer, s: RecordScore) -
                 if (f, p) in seen:  # a duplicate call earns nothing twice
                     continue
                 seen.add((f, p))
-            hit = value_ok(v, gold_map[f][p])
+            hit = value_ok(f, p, v)
             if gate and hit and p in gold.query_params:
                 s.query_hits += 1
             if gate and hit and p in gold.profile_params:
