@@ -245,6 +245,21 @@ class TaskEpisode:
         return score_trajectory(self.task, self.calls, self.registry, self.config, self.step_penalties)
 
 
+def reward_terms(record: RecordScore) -> dict[str, float]:
+    """The reward's terms, each in [0, 1], from a scored record (see docs/environments.md)."""
+
+    def frac(hits: int, total: int) -> float:  # nothing to get wrong: right iff the functions are
+        return min(1.0, hits / total) if total else float(record.tool_names)
+
+    return {
+        "platform": float(record.platforms),
+        "tool_names": float(record.tool_names),
+        "query_args": frac(record.query_hits, record.query_total),
+        "profile_args": frac(record.profile_hits, record.profile_total),
+        "success": float(record.overall),
+    }
+
+
 def score_trajectory(
     task: Task, calls: list[CallRecord], registry: Registry, config: EpisodeConfig, step_penalties: dict[str, float]
 ) -> EpisodeScore:
@@ -286,17 +301,7 @@ def score_trajectory(
     pred_calls = tuple(list(last_read.items()) + writes)
     platform_name = sc.platform(chosen).name if chosen else None
     record = score_record(Prediction(platform=platform_name, calls=pred_calls), gold, config.scorer)
-
-    def frac(hits: int, total: int) -> float:
-        return hits / total if total else float(record.tool_names)
-
-    terms = {
-        "platform": float(record.platforms),
-        "tool_names": float(record.tool_names),
-        "query_args": min(1.0, frac(record.query_hits, record.query_total)),
-        "profile_args": min(1.0, frac(record.profile_hits, record.profile_total)),
-        "success": float(record.overall),
-    }
+    terms = reward_terms(record)
     penalties = dict(step_penalties)
     penalties["extra_read"] = extra_read * COSTS["extra_read"]
     penalties["extra_write"] = extra_write * COSTS["extra_write"]

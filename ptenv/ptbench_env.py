@@ -8,11 +8,10 @@ from typing import Any, SupportsFloat
 
 from ptenv.actions import ActionError, parse_action
 from ptenv.env import BaseTaskEnv
-from ptenv.episode import REWARD_WEIGHTS, user_view
+from ptenv.episode import REWARD_WEIGHTS, gold_answer, reward_terms, user_view
 from ptenv.observations import dumps
 from ptenv.scenarios import Task
-from ptenv.scenarios.dataset import ptbench_answer
-from ptenv.scoring import GoldAnswer, Prediction, RecordScore, score_record
+from ptenv.scoring import Prediction, score_record
 from ptenv.tools_registry import Registry
 from ptenv.tools_registry.specs import TOOL_SEP
 
@@ -101,13 +100,12 @@ class PTBenchEnv(BaseTaskEnv):
             self._last_obs = dumps({"type": "error", "error": "the episode is over; call reset()"})
             return self._last_obs, 0.0, True, False, {"task_id": t.id, "scenario": t.scenario}
         self._done = True
-        answer, qp, pp = ptbench_answer(t, self._registry)
-        gold = GoldAnswer.from_ptbench(answer, qp, pp, aliases=(t.gold.platform,))
+        gold = gold_answer(t, self._registry)
         pred, problem = prediction_from_text(action, self._registry)
         record = score_record(pred, gold, self.config.scorer)
         if problem:
             record.notes.insert(0, problem)
-        terms = record_terms(record)
+        terms = reward_terms(record)
         reward = terms["success"] if self.config.reward_mode == "sparse" else sum(REWARD_WEIGHTS[k] * v for k, v in terms.items())
         info: dict[str, Any] = {
             "task_id": t.id,
@@ -123,19 +121,6 @@ class PTBenchEnv(BaseTaskEnv):
             {"type": "scored", "format_ok": record.format, "notes": record.notes if self.debug else [problem] if problem else []}
         )
         return self._last_obs, reward, True, False, info
-
-
-def record_terms(record: RecordScore) -> dict[str, float]:
-    def frac(hits: int, total: int) -> float:
-        return min(1.0, hits / total) if total else float(record.tool_names)
-
-    return {
-        "platform": float(record.platforms),
-        "tool_names": float(record.tool_names),
-        "query_args": frac(record.query_hits, record.query_total),
-        "profile_args": frac(record.profile_hits, record.profile_total),
-        "success": float(record.overall),
-    }
 
 
 def prediction_from_text(text: Any, registry: Registry) -> tuple[Prediction, str | None]:

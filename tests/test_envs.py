@@ -165,7 +165,7 @@ def test_asking_oracle_in_hidden_mode_gets_one_minus_question_costs() -> None:
     from ptenv.testing import asking_oracle_actions
 
     env = make("ptenv/PersonalTool-Hidden-v0")
-    for i in range(0, len(env.unwrapped.tasks), 7):
+    for i in range(len(env.unwrapped.tasks)):
         env.reset(options={"task_index": i})
         questions: list[str] = []
 
