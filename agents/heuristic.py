@@ -80,6 +80,8 @@ class _Plan:
 class HeuristicAgent:
     name = "heuristic"
     uses_profile = True
+    #: Whether to read the user's history for the platform (the session learner learns it instead).
+    uses_history = True
 
     def __init__(self, seed: int | None = 0):
         self._rng = random.Random(seed)
@@ -129,8 +131,11 @@ class HeuristicAgent:
         if self._task["hidden"] and self.uses_profile:
             # look up what the profile would have shown: the history, and each needed field
             self._state = "looking_up"
-            lookups = [{"name": "search_history", "arguments": {"scenario": obs["scenario"]}}]
+            lookups = [{"name": "search_history", "arguments": {"scenario": obs["scenario"]}}] if self.uses_history else []
             lookups += [{"name": "get_profile_field", "arguments": {"field": f}} for f in needs]
+            if not lookups:
+                self._issue_first()
+                return
             self._pending = [json.dumps(lookups)]  # one action, several calls: saves steps
             return
         self._issue_first()

@@ -27,6 +27,9 @@ AGENTS: dict[str, str] = {
     "heuristic": "ptenv.agents.heuristic:HeuristicAgent",
     "profile-blind": "ptenv.agents.heuristic:ProfileBlindAgent",
     "random": "ptenv.agents.random_agent:RandomAgent",
+    "learner": "ptenv.agents.learner:SessionLearner",
+    # TEST-ONLY PRIVILEGE: reads the gold through ptenv.testing (validity ceiling, never a baseline)
+    "oracle": "ptenv.agents.oracle:OracleAgent",
 }
 
 

@@ -89,7 +89,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from ptenv.agent import load_agent
     from ptenv.evaluation import evaluate, format_summary
 
-    agent = load_agent(args.agent)
+    load_agent(args.agent)  # fail early, with a clear message, on an unknown agent
     out = None
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)
@@ -97,8 +97,26 @@ def cmd_eval(args: argparse.Namespace) -> int:
     env_kwargs: dict[str, Any] = {"dataset": args.dataset}
     if args.visibility:
         env_kwargs["visibility"] = args.visibility
+    for item in args.env_arg or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--env-arg takes KEY=VALUE, got {item!r}")
+        try:
+            env_kwargs[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            env_kwargs[key] = raw  # a bare string
+
     summary = evaluate(
-        args.env, agent, args.split, out, episodes=args.episodes, seed=args.seed, env_kwargs=env_kwargs, progress=not args.quiet
+        args.env,
+        args.agent,
+        args.split,
+        out,
+        episodes=args.episodes,
+        seed=args.seed,
+        env_kwargs=env_kwargs,
+        progress=not args.quiet,
+        trials=args.trials,
+        workers=args.workers,
     )
     if out is not None:
         (out.parent / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
@@ -141,8 +159,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default=DEFAULT_DATASET, choices=sorted(DATASETS))
     p.add_argument("--visibility", choices=["profile", "history", "hidden"], help="override the env's visibility mode")
     p.add_argument("--episodes", type=int, help="a seeded sample of this many episodes per split (default: all)")
+    p.add_argument(
+        "--env-arg",
+        action="append",
+        metavar="KEY=VALUE",
+        help="extra env kwarg, VALUE as JSON (e.g. --env-arg tasks_per_session=18 --env-arg scenarios='[\"takeout\"]')",
+    )
+    p.add_argument("--trials", type=int, default=1, help="runs per task; > 1 adds pass^k to the summary")
+    p.add_argument("--workers", type=int, default=1, help="parallel processes (results do not depend on it)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", help="directory for results.jsonl (resumable) and summary.json")
+    p.add_argument("--out", help="directory for results.jsonl (resumable: rerun to continue) and summary.json")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_eval)

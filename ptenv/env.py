@@ -90,6 +90,7 @@ class BaseTaskEnv(gym.Env[str, str]):
     def _end_info(self, ep: TaskEpisode, score: EpisodeScore) -> dict[str, Any]:
         return {
             "task_id": ep.task.id,
+            "scenario": ep.task.scenario,
             "kind": ep.task.kind,
             "success": score.success,
             "reward_terms": {**score.terms, **{f"penalty_{k}": v for k, v in score.penalties.items()}, "total": score.total},

@@ -1,164 +1,330 @@
 """Running an agent over a split and summarizing it in PTBench's columns.
 
-Results are JSON lines, one per finished episode, appended and flushed as each finishes; a rerun
-with the same output file skips the episodes already there, so an interrupted run resumes without
-losing or double-counting an episode. The summary is computed from the file, never from memory.
+* **Plan.** Every task of the split (or a seeded sample), times ``trials``; for session envs, every
+  user of the split. Each episode's seed is derived from (seed, task or user, trial), so results do
+  not depend on the order episodes run in, nor on the number of workers.
+* **Results.** One JSON line per finished episode (task id, trajectory, metrics, reward terms,
+  timings, error), flushed as each finishes. A rerun with the same file skips finished episodes and
+  retries errored ones; a line cut short by a kill is dropped and its episode rerun. The summary is
+  computed from the records in plan order, so an interrupted-then-resumed run and an uninterrupted
+  one print the same summary.
+* **Honesty.** An agent that raises, or an episode that never ends, is recorded as errored: it is
+  counted in ``errored``, left out of the metric averages (which are over scored tasks), and counted
+  as a failure in pass^k. It is never silently scored 0.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
+import zlib
 from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from ptenv.agent import Agent
+from ptenv.agent import Agent, load_agent
 from ptenv.scoring import COLUMNS, ERRORS, aggregate, combine, record_from_dict
 
 #: ``--split test`` evaluates both test splits and weights them by task count (PTBench's overall).
 TEST_SPLITS = ("test_trained", "test_untrained")
 
+PlanItem = tuple[str, str, int]  # (split, task or user id, trial)
 
-def episode_plan(env_id: str, split: str, episodes: int | None, seed: int, env_kwargs: dict[str, Any]) -> list[tuple[str, str]]:
-    """(split, task_id) pairs to run: every task, or a seeded sample of ``episodes`` per split."""
-    plan = []
+
+@dataclass(frozen=True)
+class EvalSpec:
+    """Everything a worker process needs to run episodes (picklable)."""
+
+    env_id: str
+    agent: str
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    max_actions: int = 500
+
+
+def episode_seed(seed: int, key: str, trial: int) -> int:
+    return zlib.crc32(f"{seed}/{key}/{trial}".encode()) & 0x7FFFFFFF
+
+
+def _is_session(env: gym.Env[Any, Any]) -> bool:
+    return hasattr(env.unwrapped, "tasks_per_session")
+
+
+def episode_plan(env_id: str, split: str, episodes: int | None, seed: int, env_kwargs: dict[str, Any], trials: int = 1) -> list[PlanItem]:
+    """What to run: every task (users, for session envs) of each split, or a seeded sample of
+    ``episodes`` per split, each ``trials`` times."""
+    plan: list[PlanItem] = []
     for sp in TEST_SPLITS if split == "test" else (split,):
         env = gym.make(env_id, split=sp, **env_kwargs)
-        ids = [t.id for t in env.unwrapped.tasks]  # type: ignore[attr-defined]
+        inner: Any = env.unwrapped
+        keys = list(inner._by_user) if _is_session(env) else [t.id for t in inner.tasks]
         env.close()
-        if episodes is not None and episodes < len(ids):
-            pick = np.random.default_rng(seed).choice(len(ids), size=episodes, replace=False)
-            ids = [ids[i] for i in sorted(pick)]
-        plan += [(sp, i) for i in ids]
+        if episodes is not None and episodes < len(keys):
+            pick = np.random.default_rng(seed).choice(len(keys), size=episodes, replace=False)
+            keys = [keys[i] for i in sorted(pick)]
+        plan += [(sp, k, trial) for k in keys for trial in range(trials)]
     return plan
 
 
-def run_episode(env: gym.Env[str, str], agent: Agent, task_id: str, seed: int, max_actions: int = 200) -> dict[str, Any]:
-    """One episode; returns its result line. Errors of the agent are recorded, not raised."""
+def run_episode(env: gym.Env[str, str], agent: Agent, key: str, seed: int, max_actions: int = 500) -> dict[str, Any]:
+    """One episode; returns its result record. Errors of the agent are recorded, never raised."""
     t0 = time.perf_counter()
-    obs, info = env.reset(seed=seed, options={"task_id": task_id})
+    session = _is_session(env)
+    obs, info = env.reset(seed=seed, options={"user_id": key} if session else {"task_id": key})
     agent.reset(seed=seed)
+    bind = getattr(agent, "bind_env", None)
+    if bind is not None:  # privileged (test-only) agents, such as the oracle
+        bind(env)
     trajectory: list[dict[str, Any]] = []
+    tasks: list[dict[str, Any]] = []
     error = None
     reward_sum = 0.0
+    ended = False
     try:
         for _ in range(max_actions):
             action = agent.act(obs)
             obs, reward, terminated, truncated, info = env.step(action)
             reward_sum += float(reward)
             trajectory.append({"action": action, "reward": float(reward)})
+            if "task_result" in info:
+                tasks.append({**info["task_result"], "position": len(tasks)})
+            elif "metrics" in info:
+                tasks.append(
+                    {**{k: info.get(k) for k in ("task_id", "scenario", "kind", "success", "reward_terms", "metrics")}, "position": 0}
+                )
             if terminated or truncated:
+                ended = True
                 break
-        else:
-            error = f"no episode end after {max_actions} actions"
     except Exception as exc:  # an agent crash is an errored episode, never a silent 0
         error = f"{type(exc).__name__}: {exc}"
-    done = "metrics" in info
+    if error is None and not ended:
+        error = f"no episode end after {max_actions} actions"
     return {
-        "task_id": task_id,
-        "scenario": info.get("scenario"),
-        "kind": info.get("kind"),
+        "key": key,
+        "task_id": None if session else key,
         "seed": seed,
         "reward": reward_sum,
-        "reward_terms": info.get("reward_terms"),
-        "metrics": info.get("metrics"),
+        "reward_terms": info.get("reward_terms") if ended else None,
+        "tasks": tasks,
         "steps": len(trajectory),
         "trajectory": trajectory,
         "seconds": round(time.perf_counter() - t0, 6),
-        "error": error if error or done else "episode did not end",
+        "error": error,
     }
+
+
+class _Runner:
+    """Runs plan items in one process, keeping one env per split."""
+
+    def __init__(self, spec: EvalSpec, agent: Agent | None = None):
+        self.spec = spec
+        self.agent = agent if agent is not None else load_agent(spec.agent)
+        self.envs: dict[str, gym.Env[str, str]] = {}
+
+    def run(self, item: PlanItem) -> dict[str, Any]:
+        split, key, trial = item
+        if split not in self.envs:
+            self.envs[split] = gym.make(self.spec.env_id, split=split, **self.spec.env_kwargs)
+        rec = run_episode(self.envs[split], self.agent, key, episode_seed(self.spec.seed, key, trial), self.spec.max_actions)
+        return {"split": split, "trial": trial, **rec}
+
+    def close(self) -> None:
+        for e in self.envs.values():
+            e.close()
+
+
+_WORKER: _Runner | None = None
+
+
+def _init_worker(spec: EvalSpec) -> None:
+    global _WORKER
+    _WORKER = _Runner(spec)
+
+
+def _run_chunk(items: list[PlanItem]) -> list[dict[str, Any]]:
+    assert _WORKER is not None
+    return [_WORKER.run(i) for i in items]
+
+
+def _record_key(rec: dict[str, Any]) -> tuple[str, str, int]:
+    return (rec["split"], rec["key"], rec["trial"])
+
+
+def load_results(out: Path) -> dict[tuple[str, str, int], dict[str, Any]]:
+    """Finished (not errored) episodes of a results file; drops a cut-short last line in place."""
+    done: dict[tuple[str, str, int], dict[str, Any]] = {}
+    if not out.exists():
+        return done
+    kept = []
+    for line in out.read_text(encoding="utf-8").splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:  # a line cut short by a kill: that episode runs again
+            continue
+        kept.append(line)
+        if rec.get("error") is None:  # errored episodes are retried on resume
+            done[_record_key(rec)] = rec
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text("".join(k + "\n" for k in kept), encoding="utf-8")
+    tmp.replace(out)
+    return done
 
 
 def evaluate(
     env_id: str,
-    agent: Agent,
+    agent: Agent | str,
     split: str,
     out: Path | None,
     episodes: int | None = None,
     seed: int = 0,
     env_kwargs: dict[str, Any] | None = None,
     progress: bool = True,
+    trials: int = 1,
+    workers: int = 1,
 ) -> dict[str, Any]:
-    env_kwargs = env_kwargs or {}
-    plan = episode_plan(env_id, split, episodes, seed, env_kwargs)
-    done: dict[str, dict[str, Any]] = {}
-    if out is not None and out.exists():
-        kept = []
-        for line in out.read_text(encoding="utf-8").splitlines():
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:  # a line cut short by a kill: that episode runs again
-                continue
-            kept.append(line)
-            if rec.get("error") is None:  # errored episodes are retried on resume
-                done[rec["task_id"]] = rec
-        # rewrite without the cut line before appending, atomically
-        tmp = out.with_suffix(".tmp")
-        tmp.write_text("".join(k + "\n" for k in kept), encoding="utf-8")
-        tmp.replace(out)
-    envs: dict[str, gym.Env[str, str]] = {}
-    todo = [(sp, tid) for sp, tid in plan if tid not in done]
+    """Evaluate and summarize. ``agent`` is an Agent, or a name / ``module:Class`` (needed for
+    ``workers > 1``, where each worker process builds its own)."""
+    env_kwargs = dict(env_kwargs or {})
+    if workers > 1 and not isinstance(agent, str):
+        raise ValueError("workers > 1 needs the agent by name (each worker builds its own)")
+    spec = EvalSpec(env_id, agent if isinstance(agent, str) else "", env_kwargs, seed)
+    plan = episode_plan(env_id, split, episodes, seed, env_kwargs, trials)
+    records: dict[tuple[str, str, int], dict[str, Any]] = load_results(out) if out is not None else {}
+    todo = [item for item in plan if item not in records]
+    bar = _Progress(len(plan), len(plan) - len(todo), enabled=progress)
     sink = out.open("a", encoding="utf-8") if out is not None else None
-    t0 = time.perf_counter()
+
+    def finish(rec: dict[str, Any]) -> None:
+        records[_record_key(rec)] = rec
+        if sink is not None:
+            sink.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            sink.flush()
+        bar.update(rec)
+
     try:
-        for n, (sp, tid) in enumerate(todo, 1):
-            if sp not in envs:
-                envs[sp] = gym.make(env_id, split=sp, **env_kwargs)
-            rec = run_episode(envs[sp], agent, tid, seed)
-            rec["split"] = sp
-            done[tid] = rec
-            if sink is not None:
-                sink.write(json.dumps(rec, ensure_ascii=False) + "\n")
-                sink.flush()
-            if progress and (n % 200 == 0 or n == len(todo)):
-                ok = [r for r in done.values() if r.get("metrics")]
-                score = sum(r["metrics"]["overall"] for r in ok) / max(1, len(ok))
-                rate = n / max(1e-9, time.perf_counter() - t0)
-                print(f"\r{len(done)}/{len(plan)} episodes  overall {score:.3f}  {rate:.0f} ep/s", end="", file=sys.stderr, flush=True)
+        if workers <= 1:
+            runner = _Runner(spec, None if isinstance(agent, str) else agent)
+            try:
+                for item in todo:
+                    finish(runner.run(item))
+            finally:
+                runner.close()
+        else:
+            ctx = get_context("fork") if sys.platform != "win32" else get_context("spawn")
+            size = max(1, min(64, len(todo) // (workers * 8) or 1))
+            chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(spec,)) as pool:
+                for fut in as_completed([pool.submit(_run_chunk, c) for c in chunks]):
+                    for rec in fut.result():
+                        finish(rec)
     finally:
         if sink is not None:
             sink.close()
-        for e in envs.values():
-            e.close()
-    if progress and todo:
-        print(file=sys.stderr)
-    return summarize([done[tid] for _, tid in plan if tid in done], agent_name=getattr(agent, "name", "agent"))
+        bar.close()
+    name = agent if isinstance(agent, str) else getattr(agent, "name", "agent")
+    return summarize([records[item] for item in plan if item in records], agent_name=str(name), trials=trials)
 
 
-def summarize(records: list[dict[str, Any]], agent_name: str = "agent") -> dict[str, Any]:
-    """PTBench's columns per split and weighted overall, per scenario and kind, errors, rewards."""
-    scored = [r for r in records if r.get("metrics")]
+class _Progress:
+    """A progress bar with the running score on stderr (redrawn at most every 0.2 s)."""
+
+    def __init__(self, total: int, done: int, enabled: bool):
+        self.total, self.done, self.enabled = total, done, enabled
+        self.scored = self.right = 0
+        self.t0 = time.perf_counter()
+        self.last = 0.0
+        self.ran = 0
+
+    def update(self, rec: dict[str, Any]) -> None:
+        self.done += 1
+        self.ran += 1
+        for t in rec.get("tasks", []):
+            self.scored += 1
+            self.right += bool(t.get("success"))
+        now = time.perf_counter()
+        if self.enabled and (now - self.last > 0.2 or self.done == self.total):
+            self.last = now
+            rate = self.ran / max(1e-9, now - self.t0)
+            eta = (self.total - self.done) / rate if rate else 0.0
+            width = 24
+            filled = int(width * self.done / max(1, self.total))
+            score = self.right / self.scored if self.scored else 0.0
+            print(
+                f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}  success {score:.3f}  {rate:.0f} ep/s  eta {eta:.0f}s ",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def close(self) -> None:
+        if self.enabled and self.ran:
+            print(file=sys.stderr)
+
+
+def pass_hat_k(records: list[dict[str, Any]], trials: int) -> dict[str, float]:
+    """pass^k (τ-bench): over tasks, the chance that k trials drawn from the n run all succeed,
+    C(c, k) / C(n, k). Errored trials stay in n as failures."""
+    by_key: dict[tuple[str, str], list[bool]] = defaultdict(list)
+    for r in records:
+        ok = r.get("error") is None and bool(r.get("tasks")) and all(t.get("success") for t in r["tasks"])
+        by_key[(r["split"], r["key"])].append(ok)
+    out = {}
+    for k in range(1, trials + 1):
+        vals = [math.comb(sum(v), k) / math.comb(len(v), k) for v in by_key.values() if len(v) >= k]
+        out[f"pass^{k}"] = sum(vals) / len(vals) if vals else 0.0
+    return out
+
+
+def summarize(records: list[dict[str, Any]], agent_name: str = "agent", trials: int = 1) -> dict[str, Any]:
+    """PTBench's columns per split and weighted overall, per scenario and kind, errors, rewards,
+    pass^k, and (sessions) success by position in the session."""
     by_split: dict[str, list[Any]] = defaultdict(list)
     by_scenario: dict[str, list[Any]] = defaultdict(list)
     by_kind: dict[str, list[Any]] = defaultdict(list)
-    for r in scored:
-        rec = record_from_dict(r["metrics"])
-        by_split[r.get("split", "all")].append(rec)
-        by_scenario[r["scenario"]].append(rec)
-        by_kind[r["kind"]].append(rec)
+    by_position: dict[int, list[Any]] = defaultdict(list)
+    terms: dict[str, float] = defaultdict(float)
+    scored_tasks = 0
+    for r in records:
+        for t in r.get("tasks", []):
+            if not t.get("metrics"):
+                continue
+            rec = record_from_dict(t["metrics"])
+            by_split[r.get("split", "all")].append(rec)
+            by_scenario[t["scenario"]].append(rec)
+            by_kind[t["kind"]].append(rec)
+            by_position[t.get("position", 0)].append(rec)
+            scored_tasks += 1
+            for k, v in (t.get("reward_terms") or {}).items():
+                terms[k] += v
     splits = {s: aggregate(v) for s, v in sorted(by_split.items())}
     overall = combine(list(splits.values())) if splits else aggregate([])
-    terms: dict[str, float] = defaultdict(float)
-    for r in scored:
-        for k, v in (r.get("reward_terms") or {}).items():
-            terms[k] += v / len(scored)
-    return {
+    finished = [r for r in records if r.get("error") is None]
+    summary: dict[str, Any] = {
         "agent": agent_name,
         "episodes": len(records),
-        "errored": sum(r.get("error") is not None for r in records),
+        "tasks": scored_tasks,
+        "errored": len(records) - len(finished),
         "metrics": overall["acc"],
         "errors": overall["errors"],
         "splits": {s: _row(v) for s, v in splits.items()},
         "scenarios": {s: _row(aggregate(x)) for s, x in sorted(by_scenario.items())},
         "kinds": {s: _row(aggregate(x)) for s, x in sorted(by_kind.items())},
-        "reward_mean": sum(r["reward"] for r in scored) / len(scored) if scored else 0.0,
-        "reward_terms": dict(terms),
+        "reward_mean": sum(r["reward"] for r in finished) / len(finished) if finished else 0.0,
+        "reward_terms": {k: v / scored_tasks for k, v in terms.items()} if scored_tasks else {},
     }
+    if trials > 1:
+        summary["pass_k"] = pass_hat_k(records, trials)
+    if len(by_position) > 1:
+        summary["positions"] = {str(p): _row(aggregate(x)) for p, x in sorted(by_position.items())}
+    return summary
 
 
 def _row(agg: dict[str, Any]) -> dict[str, Any]:
@@ -187,18 +353,27 @@ def format_summary(summary: dict[str, Any]) -> str:
     def row(name: str, n: int, acc: dict[str, Any]) -> str:
         return f"{name:<24}{n:>6}" + "".join(cell(acc, c) for c in COLUMNS)
 
-    lines = [f"agent: {summary['agent']}   episodes: {summary['episodes']}   errored: {summary['errored']}", "", head]
+    lines = [
+        f"agent: {summary['agent']}   episodes: {summary['episodes']}   tasks: {summary['tasks']}   errored: {summary['errored']}",
+        "",
+        head,
+    ]
     for s, v in summary["splits"].items():
         lines.append(row(s, v["n"], v))
     lines.append(row("overall (weighted)", sum(v["n"] for v in summary["splits"].values()), summary["metrics"]))
     for title, key in (("by scenario", "scenarios"), ("by task kind", "kinds")):
         lines += ["", f"{title:<24}"]
         lines += [row(s, v["n"], v) for s, v in summary[key].items()]
+    if "positions" in summary:
+        lines += ["", "by position in session"]
+        lines += [row(f"task {int(p) + 1}", v["n"], v) for p, v in summary["positions"].items()]
     lines += ["", "errors: " + ", ".join(f"{e} {summary['errors'][e]}" for e in ERRORS)]
     terms = summary["reward_terms"]
     lines.append(
-        f"reward: mean {summary['reward_mean']:.3f}  ("
+        f"reward: mean {summary['reward_mean']:.3f} per episode  ("
         + ", ".join(f"{k} {v:.3f}" for k, v in terms.items() if not k.startswith("penalty"))
         + ")"
     )
+    if "pass_k" in summary:
+        lines.append("pass^k: " + ", ".join(f"{k} {v:.3f}" for k, v in summary["pass_k"].items()) + "  (errored trials count as failures)")
     return "\n".join(lines)

@@ -89,7 +89,7 @@ def test_an_agent_crash_is_recorded_not_scored_zero(tmp_path: Path) -> None:
     )
     assert summary["episodes"] == 3 and summary["errored"] == 3
     recs = [json.loads(x) for x in (tmp_path / "c.jsonl").read_text().splitlines()]
-    assert all("boom" in r["error"] and r["metrics"] is None for r in recs)
+    assert all("boom" in r["error"] and r["tasks"] == [] for r in recs)
 
 
 @pytest.fixture(scope="module")
