@@ -22,6 +22,18 @@ class Agent(Protocol):
     def act(self, observation: str) -> str: ...
 
 
+@runtime_checkable
+class AsyncAgent(Protocol):
+    """The async form, for agents that wait on I/O (LLM APIs): ``ptenv eval --concurrency C``
+    runs C episodes at once in one process, each with its own agent instance."""
+
+    name: str
+
+    def reset(self, seed: int | None = None) -> None: ...
+
+    async def aact(self, observation: str) -> str: ...
+
+
 #: Built-in agents by name -> import string.
 AGENTS: dict[str, str] = {
     "heuristic": "ptenv.agents.heuristic:HeuristicAgent",
@@ -33,7 +45,7 @@ AGENTS: dict[str, str] = {
 }
 
 
-def load_agent(spec: str, **kwargs: Any) -> Agent:
+def load_agent(spec: str, **kwargs: Any) -> Agent | AsyncAgent:
     """An agent from a built-in name or ``module:Class``."""
     target = AGENTS.get(spec, spec)
     if ":" not in target:
@@ -44,6 +56,6 @@ def load_agent(spec: str, **kwargs: Any) -> Agent:
     except (ImportError, AttributeError) as exc:
         raise ValueError(f"cannot load agent {spec!r}: {exc}") from None
     agent = factory(**kwargs)
-    if not isinstance(agent, Agent):
-        raise ValueError(f"{spec!r} does not implement the Agent protocol (name, reset, act)")
+    if not isinstance(agent, (Agent, AsyncAgent)):
+        raise ValueError(f"{spec!r} implements neither Agent (name, reset, act) nor AsyncAgent (name, reset, aact)")
     return agent

@@ -117,8 +117,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         trials=args.trials,
         workers=args.workers,
+        concurrency=args.concurrency,
     )
     if out is not None:
+        run = {
+            "env": args.env,
+            "agent": args.agent,
+            "split": args.split,
+            "env_kwargs": env_kwargs,
+            "seed": args.seed,
+            "trials": args.trials,
+        }
+        (out.parent / "run.json").write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
         (out.parent / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if args.json:
         _print_json(summary)
@@ -127,6 +137,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if out is not None:
             print(f"\nresults: {out}")
     return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ptenv.report import write_report
+
+    md, page = write_report([Path(r) for r in args.runs], Path(args.out))
+    print(f"wrote {md} and {page}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from ptenv.bench import run
+
+    return run(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -167,11 +193,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--trials", type=int, default=1, help="runs per task; > 1 adds pass^k to the summary")
     p.add_argument("--workers", type=int, default=1, help="parallel processes (results do not depend on it)")
+    p.add_argument("--concurrency", type=int, default=1, help="episodes in flight at once in one process, for async (LLM) agents")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="directory for results.jsonl (resumable: rerun to continue) and summary.json")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser(
+        "bench", help="measure the speed and size budgets (import, registry, generation, reset, step, scoring, memory, eval)"
+    )
+    from ptenv.bench import add_arguments
+
+    add_arguments(p)
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("report", help="Markdown + HTML report with plots from eval runs (directories of ptenv eval --out)")
+    p.add_argument("runs", nargs="+", help="run directories")
+    p.add_argument("--out", default="report", help="output directory (default: report)")
+    p.set_defaults(func=cmd_report)
     return parser
 
 

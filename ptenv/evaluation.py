@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import sys
@@ -74,51 +75,79 @@ def episode_plan(env_id: str, split: str, episodes: int | None, seed: int, env_k
     return plan
 
 
-def run_episode(env: gym.Env[str, str], agent: Agent, key: str, seed: int, max_actions: int = 500) -> dict[str, Any]:
+class _EpisodeLog:
+    """Bookkeeping shared by the sync and async episode loops."""
+
+    def __init__(self, env: gym.Env[str, str], agent: Any, key: str, seed: int):
+        self.t0 = time.perf_counter()
+        self.session = _is_session(env)
+        self.key, self.seed = key, seed
+        self.obs, self.info = env.reset(seed=seed, options={"user_id": key} if self.session else {"task_id": key})
+        agent.reset(seed=seed)
+        bind = getattr(agent, "bind_env", None)
+        if bind is not None:  # privileged (test-only) agents, such as the oracle
+            bind(env)
+        self.trajectory: list[dict[str, Any]] = []
+        self.tasks: list[dict[str, Any]] = []
+        self.reward = 0.0
+        self.ended = False
+
+    def record(self, action: str, step: tuple[str, Any, bool, bool, dict[str, Any]]) -> bool:
+        """Log one step; True when the episode is over."""
+        self.obs, reward, terminated, truncated, self.info = step
+        self.reward += float(reward)
+        self.trajectory.append({"action": action, "reward": float(reward)})
+        if "task_result" in self.info:
+            self.tasks.append({**self.info["task_result"], "position": len(self.tasks)})
+        elif "metrics" in self.info:
+            keys = ("task_id", "scenario", "kind", "success", "reward_terms", "metrics")
+            self.tasks.append({**{k: self.info.get(k) for k in keys}, "position": 0})
+        self.ended = terminated or truncated
+        return self.ended
+
+    def result(self, error: str | None, max_actions: int) -> dict[str, Any]:
+        if error is None and not self.ended:
+            error = f"no episode end after {max_actions} actions"
+        return {
+            "key": self.key,
+            "task_id": None if self.session else self.key,
+            "seed": self.seed,
+            "reward": self.reward,
+            "reward_terms": self.info.get("reward_terms") if self.ended else None,
+            "tasks": self.tasks,
+            "steps": len(self.trajectory),
+            "trajectory": self.trajectory,
+            "seconds": round(time.perf_counter() - self.t0, 6),
+            "error": error,
+        }
+
+
+def run_episode(env: gym.Env[str, str], agent: Any, key: str, seed: int, max_actions: int = 500) -> dict[str, Any]:
     """One episode; returns its result record. Errors of the agent are recorded, never raised."""
-    t0 = time.perf_counter()
-    session = _is_session(env)
-    obs, info = env.reset(seed=seed, options={"user_id": key} if session else {"task_id": key})
-    agent.reset(seed=seed)
-    bind = getattr(agent, "bind_env", None)
-    if bind is not None:  # privileged (test-only) agents, such as the oracle
-        bind(env)
-    trajectory: list[dict[str, Any]] = []
-    tasks: list[dict[str, Any]] = []
+    log = _EpisodeLog(env, agent, key, seed)
     error = None
-    reward_sum = 0.0
-    ended = False
     try:
         for _ in range(max_actions):
-            action = agent.act(obs)
-            obs, reward, terminated, truncated, info = env.step(action)
-            reward_sum += float(reward)
-            trajectory.append({"action": action, "reward": float(reward)})
-            if "task_result" in info:
-                tasks.append({**info["task_result"], "position": len(tasks)})
-            elif "metrics" in info:
-                tasks.append(
-                    {**{k: info.get(k) for k in ("task_id", "scenario", "kind", "success", "reward_terms", "metrics")}, "position": 0}
-                )
-            if terminated or truncated:
-                ended = True
+            action = agent.act(log.obs)
+            if log.record(action, env.step(action)):
                 break
     except Exception as exc:  # an agent crash is an errored episode, never a silent 0
         error = f"{type(exc).__name__}: {exc}"
-    if error is None and not ended:
-        error = f"no episode end after {max_actions} actions"
-    return {
-        "key": key,
-        "task_id": None if session else key,
-        "seed": seed,
-        "reward": reward_sum,
-        "reward_terms": info.get("reward_terms") if ended else None,
-        "tasks": tasks,
-        "steps": len(trajectory),
-        "trajectory": trajectory,
-        "seconds": round(time.perf_counter() - t0, 6),
-        "error": error,
-    }
+    return log.result(error, max_actions)
+
+
+async def run_episode_async(env: gym.Env[str, str], agent: Any, key: str, seed: int, max_actions: int = 500) -> dict[str, Any]:
+    """:func:`run_episode` for agents with ``aact`` (awaited) or ``act``."""
+    log = _EpisodeLog(env, agent, key, seed)
+    error = None
+    try:
+        for _ in range(max_actions):
+            action = await agent.aact(log.obs) if hasattr(agent, "aact") else agent.act(log.obs)
+            if log.record(action, env.step(action)):
+                break
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    return log.result(error, max_actions)
 
 
 class _Runner:
@@ -189,12 +218,16 @@ def evaluate(
     progress: bool = True,
     trials: int = 1,
     workers: int = 1,
+    concurrency: int = 1,
 ) -> dict[str, Any]:
-    """Evaluate and summarize. ``agent`` is an Agent, or a name / ``module:Class`` (needed for
-    ``workers > 1``, where each worker process builds its own)."""
+    """Evaluate and summarize. ``agent`` is an agent, or a name / ``module:Class``. Parallel runs
+    (``workers`` processes, or ``concurrency`` episodes in flight in one process for async agents)
+    need the name, since each runs its own agent instance."""
     env_kwargs = dict(env_kwargs or {})
-    if workers > 1 and not isinstance(agent, str):
-        raise ValueError("workers > 1 needs the agent by name (each worker builds its own)")
+    if (workers > 1 or concurrency > 1) and not isinstance(agent, str):
+        raise ValueError("workers > 1 or concurrency > 1 needs the agent by name (each runs its own instance)")
+    if workers > 1 and concurrency > 1:
+        raise ValueError("choose workers (processes) or concurrency (async episodes), not both")
     spec = EvalSpec(env_id, agent if isinstance(agent, str) else "", env_kwargs, seed)
     plan = episode_plan(env_id, split, episodes, seed, env_kwargs, trials)
     records: dict[tuple[str, str, int], dict[str, Any]] = load_results(out) if out is not None else {}
@@ -210,7 +243,9 @@ def evaluate(
         bar.update(rec)
 
     try:
-        if workers <= 1:
+        if concurrency > 1:
+            asyncio.run(_run_concurrently(spec, todo, concurrency, finish))
+        elif workers <= 1:
             runner = _Runner(spec, None if isinstance(agent, str) else agent)
             try:
                 for item in todo:
@@ -231,6 +266,29 @@ def evaluate(
         bar.close()
     name = agent if isinstance(agent, str) else getattr(agent, "name", "agent")
     return summarize([records[item] for item in plan if item in records], agent_name=str(name), trials=trials)
+
+
+async def _run_concurrently(spec: EvalSpec, todo: list[PlanItem], concurrency: int, finish: Any) -> None:
+    """At most ``concurrency`` episodes in flight; each slot keeps its own envs and agent."""
+    queue: asyncio.Queue[PlanItem] = asyncio.Queue()
+    for item in todo:
+        queue.put_nowait(item)
+
+    async def slot() -> None:
+        agent = load_agent(spec.agent)
+        envs: dict[str, gym.Env[str, str]] = {}
+        try:
+            while not queue.empty():
+                split, key, trial = queue.get_nowait()
+                if split not in envs:
+                    envs[split] = gym.make(spec.env_id, split=split, **spec.env_kwargs)
+                rec = await run_episode_async(envs[split], agent, key, episode_seed(spec.seed, key, trial), spec.max_actions)
+                finish({"split": split, "trial": trial, **rec})
+        finally:
+            for e in envs.values():
+                e.close()
+
+    await asyncio.gather(*(slot() for _ in range(min(concurrency, len(todo)) or 1)))
 
 
 class _Progress:
