@@ -40,6 +40,9 @@ AGENTS: dict[str, str] = {
     "profile-blind": "ptenv.agents.heuristic:ProfileBlindAgent",
     "random": "ptenv.agents.random_agent:RandomAgent",
     "learner": "ptenv.agents.learner:SessionLearner",
+    "openai": "ptenv.agents.openai_agent:OpenAIAgent",
+    "anthropic": "ptenv.agents.anthropic_agent:AnthropicAgent",
+    "ptbench-text": "ptenv.agents.ptbench_text:PTBenchTextAgent",
     # TEST-ONLY PRIVILEGE: reads the gold through ptenv.testing (validity ceiling, never a baseline)
     "oracle": "ptenv.agents.oracle:OracleAgent",
 }

@@ -83,13 +83,25 @@ def cmd_data_export(args: argparse.Namespace) -> int:
     return 0
 
 
+#: ``ptenv eval`` options that configure LLM agents (passed to the agent's constructor when given).
+_LLM_OPTIONS = ("model", "base_url", "temperature", "max_tokens", "timeout", "max_retries", "api_key_env", "cache_dir")
+
+
+def _llm_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    kwargs = {k: getattr(args, k) for k in _LLM_OPTIONS if getattr(args, k, None) is not None}
+    if getattr(args, "no_cache", False):
+        kwargs["cache_dir"] = None
+    return kwargs
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ptenv.agent import load_agent
     from ptenv.evaluation import evaluate, format_summary
 
-    load_agent(args.agent)  # fail early, with a clear message, on an unknown agent
+    agent_kwargs = _llm_kwargs(args)
+    load_agent(args.agent, **agent_kwargs)  # fail early, with a clear message, on an unknown agent
     out = None
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)
@@ -118,11 +130,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
         trials=args.trials,
         workers=args.workers,
         concurrency=args.concurrency,
+        agent_kwargs=agent_kwargs,
     )
     if out is not None:
+        # the run's settings; API keys are never among them (at most the variable's name is)
         run = {
             "env": args.env,
             "agent": args.agent,
+            "agent_kwargs": agent_kwargs,
             "split": args.split,
             "env_kwargs": env_kwargs,
             "seed": args.seed,
@@ -146,6 +161,34 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     md, page = write_report([Path(r) for r in args.runs], Path(args.out))
     print(f"wrote {md} and {page}")
+    return 0
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from ptenv import llm_synthesis as syn
+    from ptenv.llm import LLMConfig
+    from ptenv.scenarios.dataset import load_dataset
+
+    config = LLMConfig(**{k: v for k, v in _llm_kwargs(args).items() if k in LLMConfig.__dataclass_fields__})
+    if args.what == "paraphrase":
+        ds = load_dataset(args.dataset)
+        tasks = ds.split(args.split)[: args.n]
+        outcome = syn.paraphrase(ds, tasks, args.provider, config)
+        lines = [t.model_dump_json() for t in outcome.accepted]
+    elif args.what == "users":
+        outcome = syn.propose_users(args.n, args.provider, config, seed=args.seed)
+        lines = [
+            json.dumps({"user": r["user"].model_dump(mode="json"), "tasks": [t.model_dump(mode="json") for t in r["tasks"]]})
+            for r in outcome.accepted
+        ]
+    else:
+        outcome = syn.propose_apis(args.scenario, args.n, args.provider, config)
+        lines = [a.model_dump_json() for a in outcome.accepted]
+    with open(args.out, "w", encoding="utf-8") as f:  # overwritten, never appended: a rerun stays aligned
+        f.writelines(line + "\n" for line in lines)
+    print(f"accepted {len(outcome.accepted)}, rejected {len(outcome.rejected)}; wrote {args.out}")
+    for r in outcome.rejected[:20]:
+        print(f"  rejected {r['id']}: {r['reason']}")
     return 0
 
 
@@ -180,7 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="evaluate an agent on a split and print PTBench's columns")
     p.add_argument("--env", default="ptenv/PersonalTool-v0", help="environment id (default: ptenv/PersonalTool-v0)")
-    p.add_argument("--agent", default="heuristic", help="heuristic, profile-blind, random, or module:Class")
+    p.add_argument(
+        "--agent",
+        default="heuristic",
+        help="heuristic, profile-blind, random, learner, oracle (test-only), openai, anthropic, ptbench-text, or module:Class",
+    )
     p.add_argument("--split", default="test", help="train, test_trained, test_untrained, or test (both, weighted)")
     p.add_argument("--dataset", default=DEFAULT_DATASET, choices=sorted(DATASETS))
     p.add_argument("--visibility", choices=["profile", "history", "hidden"], help="override the env's visibility mode")
@@ -191,6 +238,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="extra env kwarg, VALUE as JSON (e.g. --env-arg tasks_per_session=18 --env-arg scenarios='[\"takeout\"]')",
     )
+    llm = p.add_argument_group("LLM agents (openai, anthropic, ptbench-text); keys come only from environment variables")
+    llm.add_argument("--model", help="model name (e.g. gpt-4o-mini, claude-sonnet-4-5, or your server's model)")
+    llm.add_argument("--base-url", help="OpenAI-compatible server (e.g. http://localhost:8000/v1); for anthropic, the server root")
+    llm.add_argument("--temperature", type=float)
+    llm.add_argument("--max-tokens", type=int)
+    llm.add_argument("--timeout", type=float, help="seconds per request (the SDK retries timeouts)")
+    llm.add_argument("--max-retries", type=int, help="SDK retries on 429, 5xx and timeouts (with backoff)")
+    llm.add_argument("--api-key-env", help="environment variable holding the key (default OPENAI_API_KEY / ANTHROPIC_API_KEY)")
+    llm.add_argument("--cache-dir", help="response cache (default .ptenv-cache/llm): a rerun is free and identical")
+    llm.add_argument("--no-cache", action="store_true", help="do not read or write the response cache")
     p.add_argument("--trials", type=int, default=1, help="runs per task; > 1 adds pass^k to the summary")
     p.add_argument("--workers", type=int, default=1, help="parallel processes (results do not depend on it)")
     p.add_argument("--concurrency", type=int, default=1, help="episodes in flight at once in one process, for async (LLM) agents")
@@ -199,6 +256,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("synth", help="LLM-assisted synthesis (optional): paraphrases, users, APIs; every proposal validated")
+    p.add_argument("what", choices=["paraphrase", "users", "apis"])
+    p.add_argument("--provider", choices=["openai", "anthropic"], default="openai")
+    p.add_argument("--model", default="gpt-4o-mini")
+    p.add_argument("--base-url")
+    p.add_argument("--temperature", type=float, default=0.7)
+    p.add_argument("--max-tokens", type=int)
+    p.add_argument("--timeout", type=float)
+    p.add_argument("--max-retries", type=int)
+    p.add_argument("--api-key-env")
+    p.add_argument("--cache-dir")
+    p.add_argument("--no-cache", action="store_true")
+    p.add_argument("--dataset", default=DEFAULT_DATASET, choices=sorted(DATASETS), help="paraphrase: the dataset")
+    p.add_argument("--split", default="test", help="paraphrase: the split")
+    p.add_argument("--scenario", default="takeout", help="apis: the scenario to extend")
+    p.add_argument("--n", type=int, default=10, help="how many proposals (paraphrase: the first n tasks)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="JSONL of accepted proposals (overwritten)")
+    p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser(
         "bench", help="measure the speed and size budgets (import, registry, generation, reset, step, scoring, memory, eval)"

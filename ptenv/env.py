@@ -17,6 +17,20 @@ MAX_OBSERVATION_CHARS = 1_000_000
 MAX_ACTION_CHARS = 20_000
 
 
+def make_sim_user(spec: SimulatedUser | str | None) -> SimulatedUser:
+    """A simulated user from an instance, ``None``/``"scripted"``, or ``"openai:MODEL"`` /
+    ``"anthropic:MODEL"`` (an LLM-backed user; ``PTENV_USER_BASE_URL`` points it at a server)."""
+    if spec is None or spec == "scripted":
+        return ScriptedUser()
+    if isinstance(spec, str):
+        import os
+
+        from ptenv.llm_user import LLMUser
+
+        return LLMUser.from_spec(spec, base_url=os.environ.get("PTENV_USER_BASE_URL"))
+    return spec
+
+
 class BaseTaskEnv(gym.Env[str, str]):
     """What every ptenv environment shares: the dataset and its filters, the text spaces, the
     episode settings, ``ansi`` rendering, and pickling without the (shared, cached) dataset."""
@@ -35,7 +49,7 @@ class BaseTaskEnv(gym.Env[str, str]):
         max_steps: int = 12,
         render_mode: str | None = None,
         debug: bool = False,
-        sim_user: SimulatedUser | None = None,
+        sim_user: SimulatedUser | str | None = None,
     ):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
@@ -43,7 +57,7 @@ class BaseTaskEnv(gym.Env[str, str]):
         self.config = EpisodeConfig(visibility=visibility, reward_mode=reward_mode, scorer=scorer, max_steps=max_steps)  # type: ignore[arg-type]
         self.render_mode = render_mode
         self.debug = debug
-        self.sim_user: SimulatedUser = sim_user or ScriptedUser()
+        self.sim_user: SimulatedUser = make_sim_user(sim_user)
         self.action_space = UnicodeText(MAX_ACTION_CHARS)
         self.observation_space = UnicodeText(MAX_OBSERVATION_CHARS)
         self._load()

@@ -207,9 +207,14 @@ class TaskEpisode:
             question = args.get("question")
             if not isinstance(question, str) or not question.strip():
                 return self._invalid(name, "invalid_arguments", 'ask_user needs a "question" string')
+            try:
+                answer = self.sim_user.reply(question, situation)
+            except Exception as exc:  # an LLM-backed user can fail; the env must not
+                msg = f"the simulated user could not answer ({type(exc).__name__}); try again or go on without"
+                return {"tool": name, "ok": False, "error": {"code": "user_unavailable", "message": msg}}, 0.0
             self.counts["questions"] += 1
             self.step_penalties["questions"] += COSTS["question"]
-            return {"tool": name, "ok": True, "output": {"answer": self.sim_user.reply(question, situation)}}, COSTS["question"]
+            return {"tool": name, "ok": True, "output": {"answer": answer}}, COSTS["question"]
         if name == GET_PROFILE_FIELD:
             fld = args.get("field")
             if fld not in PROFILE_FIELDS:
@@ -356,16 +361,20 @@ def tools_for(registry: Registry, scenario: str, visibility: str) -> list[dict[s
     return list(_tools_cached(id(registry), scenario, visibility, registry))
 
 
-_VIEWS: dict[tuple[str, str, str, int], str | None] = {}
+_VIEWS: dict[tuple[int, str, str, int], tuple[UserProfile, str | None]] = {}
 
 
 def user_view(user: UserProfile, registry: Registry, scenario: str, visibility: str) -> dict[str, Any]:
-    """What the agent may know about the user in this visibility mode (rendered once, then cached)."""
-    key = (user.user_id, scenario, visibility, id(registry))
-    if key not in _VIEWS:
+    """What the agent may know about the user in this visibility mode (rendered once, then cached).
+
+    Cached by the profile object itself, not its id string: two datasets both have a ``u002``."""
+    key = (id(user), scenario, visibility, id(registry))
+    hit = _VIEWS.get(key)
+    if hit is None or hit[0] is not user:
         hidden = visibility == "hidden"
-        _VIEWS[key] = None if hidden else render_profile(user, registry, scenarios=[scenario], statements=visibility == "profile")
-    text = _VIEWS[key]
+        hit = (user, None if hidden else render_profile(user, registry, scenarios=[scenario], statements=visibility == "profile"))
+        _VIEWS[key] = hit
+    text = hit[1]
     if text is None:
         return {
             "visibility": "hidden",

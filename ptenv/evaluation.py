@@ -49,6 +49,8 @@ class EvalSpec:
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     max_actions: int = 500
+    #: Keyword arguments for the agent's constructor (model, base_url, ... for LLM agents).
+    agent_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
 def episode_seed(seed: int, key: str, trial: int) -> int:
@@ -87,6 +89,7 @@ class _EpisodeLog:
         bind = getattr(agent, "bind_env", None)
         if bind is not None:  # privileged (test-only) agents, such as the oracle
             bind(env)
+        self.agent = agent
         self.trajectory: list[dict[str, Any]] = []
         self.tasks: list[dict[str, Any]] = []
         self.reward = 0.0
@@ -118,6 +121,7 @@ class _EpisodeLog:
             "steps": len(self.trajectory),
             "trajectory": self.trajectory,
             "seconds": round(time.perf_counter() - self.t0, 6),
+            "usage": usage.as_dict() if (usage := getattr(self.agent, "usage", None)) is not None else None,
             "error": error,
         }
 
@@ -155,7 +159,7 @@ class _Runner:
 
     def __init__(self, spec: EvalSpec, agent: Agent | None = None):
         self.spec = spec
-        self.agent = agent if agent is not None else load_agent(spec.agent)
+        self.agent = agent if agent is not None else load_agent(spec.agent, **spec.agent_kwargs)
         self.envs: dict[str, gym.Env[str, str]] = {}
 
     def run(self, item: PlanItem) -> dict[str, Any]:
@@ -219,6 +223,7 @@ def evaluate(
     trials: int = 1,
     workers: int = 1,
     concurrency: int = 1,
+    agent_kwargs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Evaluate and summarize. ``agent`` is an agent, or a name / ``module:Class``. Parallel runs
     (``workers`` processes, or ``concurrency`` episodes in flight in one process for async agents)
@@ -228,7 +233,7 @@ def evaluate(
         raise ValueError("workers > 1 or concurrency > 1 needs the agent by name (each runs its own instance)")
     if workers > 1 and concurrency > 1:
         raise ValueError("choose workers (processes) or concurrency (async episodes), not both")
-    spec = EvalSpec(env_id, agent if isinstance(agent, str) else "", env_kwargs, seed)
+    spec = EvalSpec(env_id, agent if isinstance(agent, str) else "", env_kwargs, seed, agent_kwargs=dict(agent_kwargs or {}))
     plan = episode_plan(env_id, split, episodes, seed, env_kwargs, trials)
     records: dict[tuple[str, str, int], dict[str, Any]] = load_results(out) if out is not None else {}
     todo = [item for item in plan if item not in records]
@@ -275,7 +280,7 @@ async def _run_concurrently(spec: EvalSpec, todo: list[PlanItem], concurrency: i
         queue.put_nowait(item)
 
     async def slot() -> None:
-        agent = load_agent(spec.agent)
+        agent = load_agent(spec.agent, **spec.agent_kwargs)
         envs: dict[str, gym.Env[str, str]] = {}
         try:
             while not queue.empty():
@@ -378,6 +383,9 @@ def summarize(records: list[dict[str, Any]], agent_name: str = "agent", trials: 
         "reward_mean": sum(r["reward"] for r in finished) / len(finished) if finished else 0.0,
         "reward_terms": {k: v / scored_tasks for k, v in terms.items()} if scored_tasks else {},
     }
+    usages = [r["usage"] for r in records if r.get("usage")]
+    if usages:
+        summary["usage"] = {k: sum(u[k] for u in usages) for k in usages[0]}
     if trials > 1:
         summary["pass_k"] = pass_hat_k(records, trials)
     if len(by_position) > 1:
@@ -432,6 +440,8 @@ def format_summary(summary: dict[str, Any]) -> str:
         + ", ".join(f"{k} {v:.3f}" for k, v in terms.items() if not k.startswith("penalty"))
         + ")"
     )
+    if "usage" in summary:
+        lines.append("usage: " + ", ".join(f"{k} {v}" for k, v in summary["usage"].items()))
     if "pass_k" in summary:
         lines.append("pass^k: " + ", ".join(f"{k} {v:.3f}" for k, v in summary["pass_k"].items()) + "  (errored trials count as failures)")
     return "\n".join(lines)

@@ -14,7 +14,10 @@ _SPECS: dict[str, tuple[str, dict[str, Any]]] = {
     "ptenv/PersonalTool-Hidden-v0": ("ptenv.env:PersonalToolEnv", {"visibility": "hidden"}),
     "ptenv/PersonalSession-v0": ("ptenv.session_env:PersonalSessionEnv", {}),
     "ptenv/PTBench-v0": ("ptenv.ptbench_env:PTBenchEnv", {}),
+    # an LLM plays the user (PTENV_USER_BASE_URL / OPENAI_API_KEY): not reproducible run to run
+    "ptenv/PersonalTool-LLMUser-v0": ("ptenv.env:PersonalToolEnv", {"visibility": "hidden", "sim_user": "openai:gpt-4o-mini"}),
 }
+NONDETERMINISTIC = frozenset({"ptenv/PersonalTool-LLMUser-v0"})
 ENV_IDS: tuple[str, ...] = tuple(_SPECS)
 
 
@@ -22,4 +25,4 @@ def register_envs() -> None:
     """Register every ptenv id (idempotent). Entry points are strings, so nothing heavy loads here."""
     for env_id, (entry, kwargs) in _SPECS.items():
         if env_id not in gym.registry:
-            gym.register(id=env_id, entry_point=entry, kwargs=kwargs)
+            gym.register(id=env_id, entry_point=entry, kwargs=kwargs, nondeterministic=env_id in NONDETERMINISTIC)

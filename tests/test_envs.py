@@ -12,9 +12,11 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import ptenv
+from ptenv.registration import NONDETERMINISTIC
 from ptenv.testing import current_task, oracle_actions
 
-IDS = list(ptenv.ENV_IDS)
+#: The LLM-user id is tested against the loopback server (tests/test_llm_agents.py).
+IDS = [i for i in ptenv.ENV_IDS if i not in NONDETERMINISTIC]
 SCRIPT = [
     "not json at all",
     '{"name": "no_such_tool", "arguments": {}}',
@@ -260,3 +262,13 @@ def test_fast_observation_encoding_is_byte_identical() -> None:
         payload, _ = ep.act(json.dumps({"name": tools[0].name, "arguments": {}}))
         assert dumps(payload) == _ENCODER.encode(payload)
     assert checked == 320
+
+
+def test_profile_views_do_not_leak_across_datasets() -> None:
+    """Both built-in datasets have a user u000 with different facts; each env shows its own."""
+    for dataset in ("ptenv-v1", "ptenv-v1-mini", "ptenv-v1"):
+        env = gym.make("ptenv/PersonalTool-v0", dataset=dataset, split="all")
+        task = next(t for t in env.unwrapped.tasks if t.user_id == "u000")
+        obs, _ = env.reset(options={"task_id": task.id})
+        phone = env.unwrapped._dataset.users["u000"].facts["phone"]
+        assert f"- phone: {phone}" in ptenv.parse_observation(obs)["user"]["profile"]

@@ -1,0 +1,169 @@
+"""What the LLM agents share: the provider-neutral conversation loop (observations in, actions
+out, the response cache and usage counts) and the system prompt. Settings, keys and the cache
+itself live in :mod:`ptenv.llm` (the core's LLM-backed user uses them too).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ptenv.llm import LLMConfig, ResponseCache, api_key
+from ptenv.observations import parse_observation
+
+__all__ = ["ConversationAgent", "LLMConfig", "ResponseCache", "TaskContext", "Usage", "api_key", "result_texts", "system_prompt"]
+
+
+@dataclass
+class Usage:
+    requests: int = 0
+    cache_hits: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "requests": self.requests,
+            "cache_hits": self.cache_hits,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+        }
+
+
+@dataclass
+class TaskContext:
+    """The current request, as the task observation gave it."""
+
+    system: str
+    query: str
+    tools: list[dict[str, Any]] = field(default_factory=list)
+
+
+def system_prompt(obs: dict[str, Any], memory: list[str]) -> str:
+    """The system prompt for a task observation: exactly what the visibility mode lets the agent see."""
+    lines = [str(obs.get("instructions", "")), "", f"Current time: {obs.get('now')}", f"Scenario: {obs.get('scenario')}", "Platforms:"]
+    lines += [f"- {p['name']} (tool prefix {p['id']}__): {p['summary']}" for p in obs.get("platforms", [])]
+    user = obs.get("user", {})
+    if user.get("profile"):
+        lines += ["", "What you know about the user:", str(user["profile"])]
+    else:
+        lines += ["", str(user.get("note", "The user's profile is hidden."))]
+    if memory:
+        lines += ["", "Feedback from this user on earlier requests in this session:"] + [f"- {m}" for m in memory]
+    lines += ["", "When the request is done, call finish (or answer in plain text)."]
+    return "\n".join(lines)
+
+
+class ConversationAgent:
+    """The provider-neutral half of a tool-calling agent: it turns observations into the next
+    request and replies into actions. Subclasses speak one provider's wire format."""
+
+    provider = "none"
+    default_key_env = "OPENAI_API_KEY"
+
+    def __init__(self, seed: int | None = 0, **config: Any):
+        self.config = LLMConfig(**config)
+        self.cache = ResponseCache(self.config.cache_dir)
+        self.usage = Usage()
+        self._seed = seed
+        self._memory: list[str] = []
+        self._ctx: TaskContext | None = None
+        self._pending: list[str] = []  # ids of the tool calls forwarded to the env, in order
+
+    # -- the Agent protocol (sync and async) ------------------------------------------------
+    def reset(self, seed: int | None = None) -> None:
+        self._seed = seed
+        self.usage = Usage()
+        self._memory = []
+        self._ctx = None
+        self._pending = []
+
+    def act(self, observation: str) -> str:
+        self._observe(parse_observation(observation))
+        for _ in range(self.config.max_local_retries + 1):
+            action = self._reply(self._cached(self._request_body()))
+            if action is not None:
+                return action
+        return json.dumps({"name": "finish"})
+
+    async def aact(self, observation: str) -> str:
+        self._observe(parse_observation(observation))
+        for _ in range(self.config.max_local_retries + 1):
+            action = self._reply(await self._acached(self._request_body()))
+            if action is not None:
+                return action
+        return json.dumps({"name": "finish"})
+
+    def _cached(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The response to ``body``: from the cache, or sent (then cached)."""
+        key = self.cache.key(self.provider, self.config.base_url, body, self._seed)
+        resp = self.cache.get(key)
+        hit = resp is not None
+        if resp is None:
+            resp = self._send(body)
+            self.cache.put(key, resp)
+        self._count(resp, hit=hit)
+        return resp
+
+    async def _acached(self, body: dict[str, Any]) -> dict[str, Any]:
+        key = self.cache.key(self.provider, self.config.base_url, body, self._seed)
+        resp = self.cache.get(key)
+        hit = resp is not None
+        if resp is None:
+            resp = await self._asend(body)
+            self.cache.put(key, resp)
+        self._count(resp, hit=hit)
+        return resp
+
+    def _observe(self, obs: dict[str, Any]) -> None:
+        kind = obs.get("type")
+        if kind == "task":
+            if obs.get("feedback"):
+                self._memory.append(str(obs["feedback"]))
+            tools = obs.get("tools") or (self._ctx.tools if self._ctx else [])
+            self._ctx = TaskContext(system=system_prompt(obs, self._memory), query=str(obs["query"]), tools=tools)
+            self._start()
+        elif kind in ("tool_results", "error"):
+            self._results(obs)
+        elif kind == "ptbench":
+            raise ValueError(f"{type(self).__name__} speaks native tool calling; use the ptbench-text agent for PTBench-v0")
+
+    # -- what subclasses provide -----------------------------------------------------------
+    def _start(self) -> None:
+        raise NotImplementedError
+
+    def _results(self, obs: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _request_body(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _send(self, body: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def _asend(self, body: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _reply(self, resp: dict[str, Any]) -> str | None:
+        raise NotImplementedError
+
+    def _count(self, resp: dict[str, Any], hit: bool) -> None:
+        raise NotImplementedError
+
+
+def result_texts(obs: dict[str, Any], n: int) -> list[tuple[str, bool]]:
+    """The env's answer to the n calls just forwarded, one (text, is_error) per call, in order."""
+    if obs.get("type") == "error":
+        msg = json.dumps({"error": obs.get("error")}, ensure_ascii=False)
+        return [(msg, True)] * n
+    results = obs.get("results", [])
+    out = []
+    for i in range(n):
+        if i < len(results):
+            r = results[i]
+            body = r.get("output") if r.get("ok") else {"error": r.get("error")}
+            out.append((json.dumps(body, ensure_ascii=False), not r.get("ok")))
+        else:
+            out.append(('{"error": "no result"}', True))
+    return out

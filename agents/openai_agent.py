@@ -1,0 +1,122 @@
+"""An agent on OpenAI's Chat Completions tool calling, for OpenAI and any compatible server
+(vLLM, llama.cpp, …: give ``base_url``). The SDK is imported only when a request is made.
+
+The conversation stays valid: every tool call of a reply is answered by a ``tool`` message
+before the next request. Calls whose ``arguments`` string is not a JSON object are answered
+locally with an error (the model sees it and can fix the call); the others go to the env as one
+action. A reply without tool calls means the agent is done (``finish``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .llm_common import ConversationAgent, api_key, result_texts
+
+
+class OpenAIAgent(ConversationAgent):
+    name = "openai"
+    provider = "openai"
+    default_key_env = "OPENAI_API_KEY"
+
+    def __init__(self, seed: int | None = 0, **config: Any):
+        super().__init__(seed, **config)
+        self._messages: list[dict[str, Any]] = []
+        self._client: Any = None
+        self._aclient: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_client"] = state["_aclient"] = None  # clients hold sockets: rebuilt on demand
+        return state
+
+    def _start(self) -> None:
+        assert self._ctx is not None
+        self._messages = [{"role": "system", "content": self._ctx.system}, {"role": "user", "content": self._ctx.query}]
+        self._pending = []
+
+    def _results(self, obs: dict[str, Any]) -> None:
+        for call_id, (text, _) in zip(self._pending, result_texts(obs, len(self._pending)), strict=True):
+            self._messages.append({"role": "tool", "tool_call_id": call_id, "content": text})
+        self._pending = []
+
+    def _request_body(self) -> dict[str, Any]:
+        assert self._ctx is not None
+        tools = [
+            {"type": "function", "function": {"name": t["name"], "description": t["description"], "parameters": t["parameters"]}}
+            for t in self._ctx.tools
+        ]
+        body: dict[str, Any] = {
+            "model": self.config.model,
+            "messages": self._messages,
+            "temperature": self.config.temperature,
+            "max_tokens": self.config.max_tokens,
+        }
+        if tools:
+            body["tools"] = tools
+        return body
+
+    def _reply(self, resp: dict[str, Any]) -> str | None:
+        message = resp["choices"][0]["message"]
+        calls = message.get("tool_calls") or []
+        # echo the assistant turn back in the request's own shape (servers reject unknown fields)
+        turn: dict[str, Any] = {"role": "assistant", "content": message.get("content")}
+        if calls:
+            turn["tool_calls"] = [
+                {
+                    "id": c["id"],
+                    "type": "function",
+                    "function": {"name": c["function"]["name"], "arguments": c["function"].get("arguments") or ""},
+                }
+                for c in calls
+            ]
+        self._messages.append(turn)
+        if not calls:
+            return json.dumps({"name": "finish", "arguments": {"message": message.get("content") or ""}})
+        forward = []
+        for call in calls:
+            fn = call["function"]
+            try:
+                args = json.loads(fn.get("arguments") or "{}")
+                if not isinstance(args, dict):
+                    raise ValueError("arguments must be a JSON object")
+            except (json.JSONDecodeError, ValueError) as exc:
+                msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+                err = {"error": {"code": "invalid_arguments", "message": f"arguments of {fn['name']} are not a valid JSON object: {msg}"}}
+                self._messages.append({"role": "tool", "tool_call_id": call["id"], "content": json.dumps(err)})
+                continue
+            forward.append({"name": fn["name"], "arguments": args})
+            self._pending.append(call["id"])
+        if not forward:  # every call was malformed: the model sees the errors and tries again
+            return None
+        return json.dumps(forward)  # the env's results will answer the pending calls
+
+    def _count(self, resp: dict[str, Any], hit: bool) -> None:
+        self.usage.requests += 1
+        self.usage.cache_hits += hit
+        u = resp.get("usage") or {}
+        self.usage.input_tokens += int(u.get("prompt_tokens") or 0)
+        self.usage.output_tokens += int(u.get("completion_tokens") or 0)
+
+    def _client_kwargs(self) -> dict[str, Any]:
+        c = self.config
+        return {"api_key": api_key(c, self.default_key_env), "base_url": c.base_url, "timeout": c.timeout, "max_retries": c.max_retries}
+
+    def _send(self, body: dict[str, Any]) -> dict[str, Any]:
+        if self._client is None:
+            import openai
+
+            self._client = openai.OpenAI(**self._client_kwargs())
+        resp = self._client.chat.completions.create(**body)
+        data: dict[str, Any] = resp.model_dump(mode="json", exclude_none=False)
+        return data
+
+    async def _asend(self, body: dict[str, Any]) -> dict[str, Any]:
+        if self._aclient is None:
+            import openai
+
+            self._aclient = openai.AsyncOpenAI(**self._client_kwargs())
+        resp = await self._aclient.chat.completions.create(**body)
+        data: dict[str, Any] = resp.model_dump(mode="json", exclude_none=False)
+        return data

@@ -1,0 +1,89 @@
+"""PTBench's text protocol, for models without native tool calling (any OpenAI-compatible server).
+
+One request per task, in PTBench's prompt shape: the user profile, the platforms, the tools and
+the required answer form in the system prompt, the query as the user turn. The model's text is
+the action as it is; the environment parses it with the safe parser (``json``/``ast``, never
+``eval``), so a reply that is not in the required form counts against the ``format`` column, as
+in PTBench. In ``PersonalTool-v0`` the answer's calls execute and the agent then finishes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ptenv.observations import parse_observation
+
+from .openai_agent import OpenAIAgent
+
+ANSWER_FORM = "Answer with the platform and the calls, and nothing else: Platform:[func1(param1=value1, param2=value2), func2(...)]."
+
+
+def ptbench_prompt(profile: str | None, platforms: str, tools: str, answer_format: str) -> str:
+    return "\n\n".join(
+        [
+            "You help a user by choosing the platform they would prefer and the function calls that fulfil their request.",
+            f"User profile:\n{profile or '(not available)'}",
+            f"Platforms:\n{platforms}",
+            f"Tools (JSON):\n{tools}",
+            answer_format,
+        ]
+    )
+
+
+class PTBenchTextAgent(OpenAIAgent):
+    name = "ptbench-text"
+
+    def __init__(self, seed: int | None = 0, **config: Any):
+        super().__init__(seed, **config)
+        self._answered = False
+
+    def act(self, observation: str) -> str:
+        if self._begin(parse_observation(observation)):
+            return json.dumps({"name": "finish"})
+        return self._answer(self._cached(self._request_body()))
+
+    async def aact(self, observation: str) -> str:
+        if self._begin(parse_observation(observation)):
+            return json.dumps({"name": "finish"})
+        return self._answer(await self._acached(self._request_body()))
+
+    def _begin(self, obs: dict[str, Any]) -> bool:
+        """Set up the one request; True when this task is already answered (then finish)."""
+        kind = obs.get("type")
+        if kind == "ptbench":
+            system = ptbench_prompt(obs.get("user_profile"), obs["platforms"], obs["tools"], obs.get("answer_format", ANSWER_FORM))
+        elif kind == "task":
+            platforms = "\n".join(f"- {p['name']}: {p['summary']}" for p in obs.get("platforms", []))
+            tools = [
+                {
+                    "platform": t["name"].split("__")[0],
+                    "name": t["name"].split("__")[-1],
+                    "description": t["description"],
+                    "parameters": t["parameters"],
+                }
+                for t in obs.get("tools", [])
+                if "__" in t["name"]
+            ]
+            system = ptbench_prompt(obs.get("user", {}).get("profile"), platforms, json.dumps(tools, ensure_ascii=False), ANSWER_FORM)
+        else:
+            return self._answered
+        self._messages = [{"role": "system", "content": system}, {"role": "user", "content": str(obs["query"])}]
+        self._answered = False
+        return False
+
+    def _request_body(self) -> dict[str, Any]:
+        return {
+            "model": self.config.model,
+            "messages": self._messages,
+            "temperature": self.config.temperature,
+            "max_tokens": self.config.max_tokens,
+        }
+
+    def _answer(self, resp: dict[str, Any]) -> str:
+        self._answered = True
+        return str(resp["choices"][0]["message"].get("content") or "").strip()
+
+    def reset(self, seed: int | None = None) -> None:
+        super().reset(seed)
+        self._answered = False

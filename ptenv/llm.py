@@ -1,0 +1,113 @@
+"""LLM plumbing shared by the core (the LLM-backed simulated user, LLM-assisted synthesis) and
+the LLM agents: settings, API keys, the on-disk response cache, and a plain text completion.
+
+* **Keys** come only from environment variables (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``, or the
+  variable named by ``api_key_env``). They go to the SDK client and nowhere else: never into a
+  cache key, a results file, a log or a report (a test greps every output file for them).
+* **Cache.** A response is stored under the SHA-256 of the request (provider, server, body and a
+  salt such as the episode's seed), so a rerun is free and identical.
+* **Retries** are the SDKs' own (429, 5xx, timeouts, with backoff): ``max_retries``, ``timeout``.
+  SDKs are imported only when a request is made, so ``import ptenv`` stays light.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class LLMConfig:
+    model: str = "gpt-4o-mini"
+    base_url: str | None = None
+    temperature: float = 0.0
+    max_tokens: int = 1024
+    timeout: float = 60.0
+    max_retries: int = 4
+    #: Environment variable holding the API key (None: the provider's usual one).
+    api_key_env: str | None = None
+    #: Directory of the response cache; None disables it.
+    cache_dir: str | None = ".ptenv-cache/llm"
+    #: Local repair attempts when every tool call of a reply is malformed.
+    max_local_retries: int = 3
+
+
+def api_key(config: LLMConfig, default_env: str) -> str:
+    """The key from the environment. A local OpenAI-compatible server often needs none."""
+    name = config.api_key_env or default_env
+    key = os.environ.get(name)
+    if key:
+        return key
+    if config.base_url:
+        return "not-needed"
+    raise ValueError(f"set the {name} environment variable (or give --base-url for a local server that needs no key)")
+
+
+class ResponseCache:
+    """Responses on disk, one JSON file per request hash (written atomically)."""
+
+    def __init__(self, root: str | None):
+        self.root = Path(root) if root else None
+
+    @staticmethod
+    def key(provider: str, base_url: str | None, body: dict[str, Any], salt: Any) -> str:
+        blob = json.dumps({"provider": provider, "base_url": base_url, "body": body, "salt": salt}, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        if self.root is None:
+            return None
+        path = self.root / key[:2] / f"{key}.json"
+        if not path.exists():
+            return None
+        try:
+            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):  # a torn write: ask again
+            return None
+        return data
+
+    def put(self, key: str, response: dict[str, Any]) -> None:
+        if self.root is None:
+            return
+        folder = self.root / key[:2]
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f"{key}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(response, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(folder / f"{key}.json")
+
+
+def complete(provider: str, config: LLMConfig, system: str, user: str, cache: ResponseCache, salt: Any = None) -> str:
+    """One plain-text completion (no tools), cached. ``provider`` is ``openai`` or ``anthropic``."""
+    if provider == "openai":
+        body: dict[str, Any] = {
+            "model": config.model,
+            "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
+            "temperature": config.temperature,
+            "max_tokens": config.max_tokens,
+        }
+    elif provider == "anthropic":  # the current SDK takes no temperature: the model's default applies
+        body = {"model": config.model, "system": system, "messages": [{"role": "user", "content": user}], "max_tokens": config.max_tokens}
+    else:
+        raise ValueError(f"provider must be 'openai' or 'anthropic', got {provider!r}")
+    key = cache.key(provider, config.base_url, body, salt)
+    resp = cache.get(key)
+    if resp is None:
+        kwargs: dict[str, Any] = {"base_url": config.base_url, "timeout": config.timeout, "max_retries": config.max_retries}
+        if provider == "openai":
+            import openai
+
+            client: Any = openai.OpenAI(api_key=api_key(config, "OPENAI_API_KEY"), **kwargs)
+            resp = client.chat.completions.create(**body).model_dump(mode="json")
+        else:
+            import anthropic
+
+            client = anthropic.Anthropic(api_key=api_key(config, "ANTHROPIC_API_KEY"), **kwargs)
+            resp = client.messages.create(**body).model_dump(mode="json")
+        cache.put(key, resp)
+    if provider == "openai":
+        return str(resp["choices"][0]["message"].get("content") or "")
+    return " ".join(b.get("text", "") for b in resp.get("content", []) if b.get("type") == "text")
