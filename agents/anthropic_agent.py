@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .llm_common import ConversationAgent, api_key, result_texts
+from .llm_common import ConversationAgent, api_key, result_texts, shared_async_client
 
 
 class AnthropicAgent(ConversationAgent):
@@ -27,11 +27,10 @@ class AnthropicAgent(ConversationAgent):
         self._messages: list[dict[str, Any]] = []
         self._local: list[dict[str, Any]] = []  # tool_result blocks answered without the env
         self._client: Any = None
-        self._aclient: Any = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state["_client"] = state["_aclient"] = None
+        state["_client"] = None
         return state
 
     def _start(self) -> None:
@@ -106,10 +105,6 @@ class AnthropicAgent(ConversationAgent):
         return data
 
     async def _asend(self, body: dict[str, Any]) -> dict[str, Any]:
-        if self._aclient is None:
-            import anthropic
-
-            self._aclient = anthropic.AsyncAnthropic(**self._client_kwargs())
-        resp = await self._aclient.messages.create(**body)
+        resp = await shared_async_client("anthropic", self._client_kwargs()).messages.create(**body)
         data: dict[str, Any] = resp.model_dump(mode="json")
         return data

@@ -152,6 +152,31 @@ class ConversationAgent:
         raise NotImplementedError
 
 
+_ASYNC_CLIENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def shared_async_client(provider: str, kwargs: dict[str, Any]) -> Any:
+    """One async SDK client per provider, settings and event loop, shared by the agent instances of
+    a concurrent evaluation (one connection pool instead of one per episode slot)."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    key = (provider, tuple(sorted((k, str(v)) for k, v in kwargs.items())), id(loop))
+    hit = _ASYNC_CLIENTS.get(key)
+    if hit is None or hit[0] is not loop:
+        if provider == "openai":
+            import openai
+
+            client: Any = openai.AsyncOpenAI(**kwargs)
+        else:
+            import anthropic
+
+            client = anthropic.AsyncAnthropic(**kwargs)
+        hit = (loop, client)
+        _ASYNC_CLIENTS[key] = hit
+    return hit[1]
+
+
 def result_texts(obs: dict[str, Any], n: int) -> list[tuple[str, bool]]:
     """The env's answer to the n calls just forwarded, one (text, is_error) per call, in order."""
     if obs.get("type") == "error":

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .llm_common import ConversationAgent, api_key, result_texts
+from .llm_common import ConversationAgent, api_key, result_texts, shared_async_client
 
 
 class OpenAIAgent(ConversationAgent):
@@ -24,11 +24,10 @@ class OpenAIAgent(ConversationAgent):
         super().__init__(seed, **config)
         self._messages: list[dict[str, Any]] = []
         self._client: Any = None
-        self._aclient: Any = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state["_client"] = state["_aclient"] = None  # clients hold sockets: rebuilt on demand
+        state["_client"] = None  # clients hold sockets: rebuilt on demand
         return state
 
     def _start(self) -> None:
@@ -113,10 +112,6 @@ class OpenAIAgent(ConversationAgent):
         return data
 
     async def _asend(self, body: dict[str, Any]) -> dict[str, Any]:
-        if self._aclient is None:
-            import openai
-
-            self._aclient = openai.AsyncOpenAI(**self._client_kwargs())
-        resp = await self._aclient.chat.completions.create(**body)
+        resp = await shared_async_client("openai", self._client_kwargs()).chat.completions.create(**body)
         data: dict[str, Any] = resp.model_dump(mode="json", exclude_none=False)
         return data

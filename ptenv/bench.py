@@ -33,7 +33,16 @@ BUDGETS: dict[str, tuple[float, bool]] = {
     "env_instance_memory_kb": (float("inf"), True),
     "eval_heuristic_test_episodes_per_s": (1440 / 5.0, False),
     "eval_heuristic_test_episodes_per_s_2_workers": (1440 / 5.0, False),
+    "llm_requests_per_s_c16_at_50ms": (0.8 * 16 / 0.05, False),
+    "llm_throughput_vs_ideal_c16": (0.8, False),
 }
+
+#: A loopback LLM server in its own process (as a real server would be: no shared GIL), 50 ms a reply.
+SERVER = (
+    "import time\nfrom ptenv.loopback import LoopbackLLM, Text\n"
+    "srv = LoopbackLLM(latency=0.05).start()\nsrv.handler = lambda provider, body: Text('X:[f(a=1)]')\n"
+    "print(srv.openai_base_url, flush=True)\ntime.sleep(900)\n"
+)
 
 
 def _fresh(code: str, repeats: int) -> list[float]:
@@ -149,6 +158,23 @@ def _memory() -> tuple[float, float]:
     return dataset_mb, env_kb
 
 
+def _llm_throughput() -> float:
+    """Requests/s of ``ptenv eval --concurrency 16`` (ptbench-text: one request per episode)."""
+    from ptenv.evaluation import evaluate
+
+    proc = subprocess.Popen([sys.executable, "-c", SERVER], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        kw = {"base_url": proc.stdout.readline().strip(), "model": "loopback", "cache_dir": None}
+        evaluate("ptenv/PTBench-v0", "ptbench-text", "test_untrained", None, episodes=32, agent_kwargs=kw, concurrency=16, progress=False)
+        t0 = time.perf_counter()
+        s = evaluate("ptenv/PTBench-v0", "ptbench-text", "test", None, episodes=320, agent_kwargs=kw, concurrency=16, progress=False)
+        return float(s["usage"]["requests"]) / (time.perf_counter() - t0)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def measure(repeats: int = 5) -> dict[str, Any]:
     results: dict[str, Any] = {}
     results["import_ptenv_ms"] = statistics.median(_fresh(IMPORT, repeats))
@@ -158,6 +184,9 @@ def measure(repeats: int = 5) -> dict[str, Any]:
     results["dataset_memory_mb"], results["env_instance_memory_kb"] = _memory()
     results["eval_heuristic_test_episodes_per_s"] = _eval_throughput(1)
     results["eval_heuristic_test_episodes_per_s_2_workers"] = _eval_throughput(2)
+    rate = _llm_throughput()
+    results["llm_requests_per_s_c16_at_50ms"] = rate
+    results["llm_throughput_vs_ideal_c16"] = rate / (16 / 0.05)
     return results
 
 
