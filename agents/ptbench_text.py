@@ -19,10 +19,11 @@ from .openai_agent import OpenAIAgent
 ANSWER_FORM = "Answer with the platform and the calls, and nothing else: Platform:[func1(param1=value1, param2=value2), func2(...)]."
 
 
-def ptbench_prompt(profile: str | None, platforms: str, tools: str, answer_format: str) -> str:
+def ptbench_prompt(profile: str | None, platforms: str, tools: str, answer_format: str, now: str | None) -> str:
     return "\n\n".join(
         [
             "You help a user by choosing the platform they would prefer and the function calls that fulfil their request.",
+            f"Current time: {now or 'unknown'}",
             f"User profile:\n{profile or '(not available)'}",
             f"Platforms:\n{platforms}",
             f"Tools (JSON):\n{tools}",
@@ -52,7 +53,9 @@ class PTBenchTextAgent(OpenAIAgent):
         """Set up the one request; True when this task is already answered (then finish)."""
         kind = obs.get("type")
         if kind == "ptbench":
-            system = ptbench_prompt(obs.get("user_profile"), obs["platforms"], obs["tools"], obs.get("answer_format", ANSWER_FORM))
+            system = ptbench_prompt(
+                obs.get("user_profile"), obs["platforms"], obs["tools"], obs.get("answer_format", ANSWER_FORM), obs.get("now")
+            )
         elif kind == "task":
             platforms = "\n".join(f"- {p['name']}: {p['summary']}" for p in obs.get("platforms", []))
             tools = [
@@ -65,7 +68,9 @@ class PTBenchTextAgent(OpenAIAgent):
                 for t in obs.get("tools", [])
                 if "__" in t["name"]
             ]
-            system = ptbench_prompt(obs.get("user", {}).get("profile"), platforms, json.dumps(tools, ensure_ascii=False), ANSWER_FORM)
+            system = ptbench_prompt(
+                obs.get("user", {}).get("profile"), platforms, json.dumps(tools, ensure_ascii=False), ANSWER_FORM, obs.get("now")
+            )
         else:
             return self._answered
         self._messages = [{"role": "system", "content": system}, {"role": "user", "content": str(obs["query"])}]

@@ -36,7 +36,8 @@ class PTBenchEnv(BaseTaskEnv):
 
     ## Observation Space
     JSON text, ``type: "ptbench"``: ``user_profile``, ``platforms``, ``tools`` (PTBench's prompt
-    parts, as text), ``query`` and ``answer_format``. After the answer, ``type: "scored"``.
+    parts, as text), ``query``, ``answer_format`` and ``now`` (the task's clock, which PTBench's
+    prompt lacks but relative dates need). After the answer, ``type: "scored"``.
 
     ## Starting State
     A task drawn with ``self.np_random`` (or ``options={"task_id": ...}``); by default multi-call
@@ -84,6 +85,8 @@ class PTBenchEnv(BaseTaskEnv):
                 "platforms": platforms,
                 "tools": tools,
                 "query": t.query,
+                # not in PTBench's prompt; without it "tomorrow" could not be resolved
+                "now": t.now,
                 "answer_format": ANSWER_FORMAT,
             }
         )

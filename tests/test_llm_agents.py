@@ -48,8 +48,7 @@ def oracle_model(provider: str, body: dict[str, Any]) -> Any:
         system, query = body["system"], msgs[0]["content"]
         turns = sum(m["role"] == "assistant" for m in msgs)
     if "tools" not in body:  # the PTBench text protocol: answer in its text form
-        phone = next(line.split(": ", 1)[1] for line in system.splitlines() if line.startswith("- phone: "))
-        task = BY_QUERY_AND_PHONE[(query, phone)]
+        task = _find(system, query)
         calls = ", ".join(f"{c.api}(" + ", ".join(f"{k}={v.accepted[0]!r}" for k, v in c.args.items()) + ")" for c in task.gold.calls)
         return Text(f"{_named(task)}:[{calls}]")
     task = _find(system, query)
@@ -57,9 +56,6 @@ def oracle_model(provider: str, body: dict[str, Any]) -> Any:
         call = task.gold.calls[turns]
         return ToolCalls([(call.tool, call.canonical_args())])
     return Text("All done.")
-
-
-BY_QUERY_AND_PHONE = {(t.query, load_dataset(MINI).users[t.user_id].facts["phone"]): t for t in load_dataset(MINI).tasks}
 
 
 @pytest.fixture()
@@ -128,6 +124,14 @@ def test_ptbench_text_agent_on_the_one_shot_protocol(srv: LoopbackLLM, tmp_path:
     )  # fmt: skip
     assert s["errored"] == 0 and s["metrics"]["overall"] == 1.0, (s["errored"], srv.errors[:3])
     assert all("tools" not in body for _, _, _, body in srv.requests)
+
+
+@pytest.mark.parametrize("visibility", ["profile", "history", "hidden"])
+def test_ptbench_text_agent_in_the_multi_step_env(visibility: str, srv: LoopbackLLM, tmp_path: Path) -> None:
+    """One answer text per task, executed by the env; then finish."""
+    s = _run("ptbench-text", srv, tmp_path, visibility)
+    assert s["errored"] == 0 and s["metrics"]["overall"] == 1.0
+    assert s["usage"]["requests"] == 12  # one request per task
 
 
 def test_malformed_arguments_go_back_to_the_model(srv: LoopbackLLM, tmp_path: Path) -> None:
