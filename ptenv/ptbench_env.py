@@ -6,14 +6,13 @@ import json
 from functools import lru_cache
 from typing import Any, SupportsFloat
 
-from ptenv.actions import ActionError, parse_action
 from ptenv.env import BaseTaskEnv
 from ptenv.episode import REWARD_WEIGHTS, gold_answer, reward_terms, user_view
 from ptenv.observations import dumps
-from ptenv.scenarios import Task
-from ptenv.scoring import Prediction, score_record
+from ptenv.ptbench import PTBenchRecord, load_records, prediction_from_text
+from ptenv.scenarios.dataset import ptbench_answer
+from ptenv.scoring import score_record
 from ptenv.tools_registry import Registry
-from ptenv.tools_registry.specs import TOOL_SEP
 
 ANSWER_FORMAT = (
     "Answer with the platform and the calls, and nothing else: Platform:[func1(param1=value1, param2=value2), func2(...)]. "
@@ -63,47 +62,79 @@ class PTBenchEnv(BaseTaskEnv):
     """
 
     def __init__(
-        self, scorer: str = "compat", reward_mode: str = "sparse", visibility: str = "profile", kinds: Any = ONE_SHOT_KINDS, **kwargs: Any
+        self,
+        scorer: str = "compat",
+        reward_mode: str = "sparse",
+        visibility: str = "profile",
+        kinds: Any = ONE_SHOT_KINDS,
+        records: str | list[Any] | None = None,
+        **kwargs: Any,
     ):
         if visibility == "hidden":
             raise ValueError("PTBench-v0 is one-shot: the profile must be visible ('profile' or 'history')")
+        #: PTBench records (a data.json path or a list) to run instead of a ptenv dataset
+        self._records_source = records
         super().__init__(scorer=scorer, reward_mode=reward_mode, visibility=visibility, kinds=kinds, **kwargs)
-        self._task: Task | None = None
+        self._current: PTBenchRecord | None = None
         self._done = False
+
+    def _load(self) -> None:
+        if self._records_source is None:
+            super()._load()
+            return
+        src = self._records_source
+        if isinstance(src, list) and src and all(isinstance(r, PTBenchRecord) for r in src):
+            records = list(src)
+        else:
+            records, errors = load_records(src)
+            if not records:
+                raise ValueError("no readable PTBench record: " + "; ".join(errors[:3]))
+        self._registry = Registry.default()
+        self._tasks = records
+        self._task_index = {r.id: i for i, r in enumerate(records)}
+
+    def _record_for(self, task: Any) -> PTBenchRecord:
+        """A dataset task in PTBench's shape (imported records already are)."""
+        if isinstance(task, PTBenchRecord):
+            return task
+        view = user_view(self._dataset.users[task.user_id], self._registry, task.scenario, self.config.visibility)
+        platforms, tools = _prompt_parts(self._registry, task.scenario)
+        answer, qp, pp = ptbench_answer(task, self._registry)
+        return PTBenchRecord(0, task.id, view["profile"] or "", platforms, tools, task.query, answer, tuple(qp), tuple(pp), task.now)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
         super().reset(seed=seed)
-        self._task = self._pick(options)
+        task = self._pick(options)
+        rec = self._current = self._record_for(task)
         self._done = False
-        t = self._task
-        view = user_view(self._dataset.users[t.user_id], self._registry, t.scenario, self.config.visibility)
-        platforms, tools = _prompt_parts(self._registry, t.scenario)
         self._last_obs = dumps(
             {
                 "type": "ptbench",
-                "user_profile": view["profile"],
-                "platforms": platforms,
-                "tools": tools,
-                "query": t.query,
+                "user_profile": rec.user_profile,
+                "platforms": rec.platforms,
+                "tools": rec.tools,
+                "query": rec.query,
                 # not in PTBench's prompt; without it "tomorrow" could not be resolved
-                "now": t.now,
+                "now": rec.now,
                 "answer_format": ANSWER_FORMAT,
             }
         )
-        info: dict[str, Any] = {"task_id": t.id, "scenario": t.scenario}
+        info: dict[str, Any] = {"task_id": rec.id, "scenario": getattr(task, "scenario", "ptbench")}
         if self.debug:
-            info["gold"] = t.gold.model_dump()
+            info["gold"] = rec.answer
         return self._last_obs, info
 
     def step(self, action: str) -> tuple[str, SupportsFloat, bool, bool, dict[str, Any]]:
-        t = self._task
-        if t is None:
+        rec = self._current
+        if rec is None:
             raise RuntimeError("call reset() before step()")
+        task = self._tasks[self._task_index[rec.id]]
+        scenario = getattr(task, "scenario", "ptbench")
         if self._done:
             self._last_obs = dumps({"type": "error", "error": "the episode is over; call reset()"})
-            return self._last_obs, 0.0, True, False, {"task_id": t.id, "scenario": t.scenario}
+            return self._last_obs, 0.0, True, False, {"task_id": rec.id, "scenario": scenario}
         self._done = True
-        gold = gold_answer(t, self._registry)
+        gold = gold_answer(task, self._registry) if not isinstance(task, PTBenchRecord) else rec.gold
         pred, problem = prediction_from_text(action, self._registry)
         record = score_record(pred, gold, self.config.scorer)
         if problem:
@@ -111,41 +142,19 @@ class PTBenchEnv(BaseTaskEnv):
         terms = reward_terms(record)
         reward = terms["success"] if self.config.reward_mode == "sparse" else sum(REWARD_WEIGHTS[k] * v for k, v in terms.items())
         info: dict[str, Any] = {
-            "task_id": t.id,
-            "scenario": t.scenario,
-            "kind": t.kind,
+            "task_id": rec.id,
+            "scenario": scenario,
+            "kind": getattr(task, "kind", None),
             "success": record.overall,
             "reward_terms": {**terms, "total": reward},
             "metrics": record.as_dict(notes=self.debug),
         }
         if self.debug:
-            info["gold"] = t.gold.model_dump()
+            info["gold"] = rec.answer
         self._last_obs = dumps(
             {"type": "scored", "format_ok": record.format, "notes": record.notes if self.debug else [problem] if problem else []}
         )
         return self._last_obs, reward, True, False, info
-
-
-def prediction_from_text(text: Any, registry: Registry) -> tuple[Prediction, str | None]:
-    """A PTBench prediction from an answer text; JSON calls named ``platform__api`` are accepted."""
-    try:
-        parsed = parse_action(text)
-    except ActionError as exc:
-        return Prediction(platform=None, calls=None), str(exc)
-    platform = parsed.platform
-    calls = []
-    names = {p.id: p.name for sc in registry.scenarios.values() for p in sc.platforms}
-    seen_platforms = set()
-    for c in parsed.calls:
-        name = c.name
-        if TOOL_SEP in name:
-            pid, _, api = name.partition(TOOL_SEP)
-            seen_platforms.add(names.get(pid.lower(), pid))
-            name = api
-        calls.append((name, c.arguments))
-    if platform is None and len(seen_platforms) == 1:
-        platform = seen_platforms.pop()
-    return Prediction(platform=platform, calls=tuple(calls), positional=sum(c.positional for c in parsed.calls)), None
 
 
 @lru_cache(maxsize=16)

@@ -244,14 +244,24 @@ def _score(pred: Prediction, gold: GoldAnswer, scorer: Scorer, s: RecordScore) -
                 s.query_hits += 1
             if gate and hit and p in gold.profile_params:
                 s.profile_hits += 1
-    _errors(pred_map, gold_map, wrong_values, scorer, s)
+    _errors(pred, gold, pred_map, gold_map, wrong_values, scorer, s)
 
 
 def _errors(
-    pred_map: dict[str, dict[str, Any]], gold_map: dict[str, dict[str, Any]], wrong_values: list[str], scorer: Scorer, s: RecordScore
+    pred: Prediction,
+    gold: GoldAnswer,
+    pred_map: dict[str, dict[str, Any]],
+    gold_map: dict[str, dict[str, Any]],
+    wrong_values: list[str],
+    scorer: Scorer,
+    s: RecordScore,
 ) -> None:
-    extra = set(pred_map) - set(gold_map)
-    missing = set(gold_map) - set(pred_map)
+    if scorer == "compat":  # function *sets*: a duplicate call is no error
+        extra, missing = set(pred_map) - set(gold_map), set(gold_map) - set(pred_map)
+    else:  # call multisets: a duplicate call is an excessive one
+        assert pred.calls is not None
+        pc, gc = Counter(f for f, _ in pred.calls), Counter(f for f, _ in gold.calls)
+        extra, missing = set(pc - gc), set(gc - pc)
     # compat reports extra functions as "missing" and missing ones as "excessive" (quirk 6)
     label_extra, label_missing = (
         ("func_missing_error", "func_excessive_error") if scorer == "compat" else ("func_excessive_error", "func_missing_error")

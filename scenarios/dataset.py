@@ -112,6 +112,8 @@ class Dataset:
                     "answer": answer,
                     "query_params": query_params,
                     "profile_params": profile_params,
+                    # an extension PTBench ignores: the task's clock, for relative dates
+                    "now": t.now,
                 }
             )
         return out

@@ -69,6 +69,15 @@ class _Filler:
         self.chosen: dict[str, ArgGold] = {}
 
     def args_for(self, api: ApiSpec, tool_params: dict[str, str], fixed: dict[str, ArgGold]) -> dict[str, ArgGold]:
+        out = self._args(api, tool_params, fixed)
+        for p in api.params:
+            other = next((q for q in api.params if q.key == p.differs_from), None)
+            mine, theirs = out.get(tool_params[p.key]), out.get(tool_params[other.key]) if other else None
+            if mine is not None and theirs is not None and mine.accepted[0] == theirs.accepted[0]:
+                raise Infeasible(f"{api.key}.{p.key} must differ from {p.differs_from}")
+        return out
+
+    def _args(self, api: ApiSpec, tool_params: dict[str, str], fixed: dict[str, ArgGold]) -> dict[str, ArgGold]:
         out: dict[str, ArgGold] = {}
         for p in api.params:
             gold = fixed.get(p.key) or self.chosen.get(p.key) or self._choose(p)

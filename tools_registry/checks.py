@@ -6,6 +6,7 @@ the test suite asserts there are none. docs/registry-format.md states the rules 
 
 from __future__ import annotations
 
+import keyword
 import sys
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,14 @@ def _check_api(sc: ScenarioSpec, api: ApiSpec) -> list[str]:
             for entry in p.values:
                 if any(v not in p.enum for v in entry):
                     out.append(f"param {p.key}: value {entry} not in enum")
+    for pid in [p.id for p in sc.platforms]:
+        # PTBench's answer form is Python call syntax: names must be identifiers, not keywords
+        for name in [api.name_on(pid), *(p.name_on(pid) for p in api.params)]:
+            if not name.isidentifier() or keyword.iskeyword(name):
+                out.append(f"name {name!r} on {pid} is not a Python identifier (PTBench's answer form needs one)")
+    for p in api.params:
+        if p.differs_from is not None and p.differs_from not in keys:
+            out.append(f"param {p.key}: differs_from names unknown param {p.differs_from!r}")
     extra = api.op.model_extra or {}
     target = extra.get("entity") or extra.get("collection")
     if target not in sc.entities and target not in sc.collections:

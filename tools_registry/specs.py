@@ -80,6 +80,9 @@ class ParamSpec(_Frozen):
     context: Literal["date", "time"] | None = None
     #: Query slot values: each entry lists the accepted spellings, the first is used in text.
     values: tuple[tuple[Any, ...], ...] = ()
+    #: Another parameter of the same API whose value this one must not equal (a trip's
+    #: destination is not its origin); synthesis never makes a task that breaks it.
+    differs_from: str | None = None
 
     def name_on(self, platform: str) -> str:
         return self.names.get(platform, self.key)
