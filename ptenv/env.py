@@ -50,10 +50,13 @@ class BaseTaskEnv(gym.Env[str, str]):
         render_mode: str | None = None,
         debug: bool = False,
         sim_user: SimulatedUser | str | None = None,
+        records: str | list[Any] | None = None,
     ):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
         self._kwargs: dict[str, Any] = {"dataset": dataset, "split": split, "scenarios": scenarios, "kinds": kinds}
+        #: PTBench records (a data.json path or a list) to run instead of a ptenv dataset
+        self._records_source = records
         self.config = EpisodeConfig(visibility=visibility, reward_mode=reward_mode, scorer=scorer, max_steps=max_steps)  # type: ignore[arg-type]
         self.render_mode = render_mode
         self.debug = debug
@@ -64,6 +67,9 @@ class BaseTaskEnv(gym.Env[str, str]):
         self._last_obs = ""
 
     def _load(self) -> None:
+        if self._records_source is not None:
+            self._load_records()
+            return
         kw = self._kwargs
         self._registry = Registry.default()
         self._dataset: Dataset = load_dataset(kw["dataset"])
@@ -83,6 +89,21 @@ class BaseTaskEnv(gym.Env[str, str]):
         self._tasks: list[Task] = tasks
         self._task_index = {t.id: i for i, t in enumerate(tasks)}
 
+    def _load_records(self) -> None:
+        from ptenv.ptbench import PTBenchRecord, load_records
+
+        src = self._records_source
+        assert src is not None
+        if isinstance(src, list) and src and all(isinstance(r, PTBenchRecord) for r in src):
+            records = list(src)
+        else:
+            records, errors = load_records(src)
+            if not records:
+                raise ValueError("no readable PTBench record: " + "; ".join(errors[:3]))
+        self._registry = Registry.default()
+        self._tasks = records
+        self._task_index = {r.id: i for i, r in enumerate(records)}
+
     @property
     def tasks(self) -> list[Task]:
         """The tasks this env draws from (gold included: for evaluation code, never for agents)."""
@@ -99,7 +120,19 @@ class BaseTaskEnv(gym.Env[str, str]):
         return self._tasks[int(self.np_random.integers(len(self._tasks)))]
 
     def _episode(self, task: Task) -> TaskEpisode:
+        from ptenv.ptbench import PTBenchRecord
+
+        if isinstance(task, PTBenchRecord):  # no backend: calls are recorded and judged at the end
+            from ptenv.record_episode import RecordEpisode
+
+            return RecordEpisode(task, self.config)
         return TaskEpisode(task, self._dataset.users[task.user_id], self._registry, self.config, self.sim_user)
+
+    @staticmethod
+    def _gold(ep: Any) -> Any:
+        """The gold for ``info`` in debug mode only."""
+        record = getattr(ep, "record", None)
+        return record.answer if record is not None else ep.task.gold.model_dump()
 
     def _end_info(self, ep: TaskEpisode, score: EpisodeScore) -> dict[str, Any]:
         return {
@@ -207,7 +240,7 @@ class PersonalToolEnv(BaseTaskEnv):
             reward += self._score.terminal_reward
             info.update(self._end_info(ep, self._score))
             if self.debug:
-                info["gold"] = ep.task.gold.model_dump()
+                info["gold"] = self._gold(ep)
         self._last_obs = dumps(payload)
         return self._last_obs, reward, terminated, truncated, info
 
@@ -216,5 +249,5 @@ class PersonalToolEnv(BaseTaskEnv):
         assert ep is not None
         info: dict[str, Any] = {"task_id": ep.task.id, "scenario": ep.task.scenario, "step": ep.steps, **ep.counts}
         if self.debug and ep.steps == 0:
-            info["gold"] = ep.task.gold.model_dump()
+            info["gold"] = self._gold(ep)
         return info

@@ -9,7 +9,7 @@ from typing import Any, SupportsFloat
 from ptenv.env import BaseTaskEnv
 from ptenv.episode import REWARD_WEIGHTS, gold_answer, reward_terms, user_view
 from ptenv.observations import dumps
-from ptenv.ptbench import PTBenchRecord, load_records, prediction_from_text
+from ptenv.ptbench import PTBenchRecord, prediction_from_text
 from ptenv.scenarios.dataset import ptbench_answer
 from ptenv.scoring import score_record
 from ptenv.tools_registry import Registry
@@ -72,26 +72,9 @@ class PTBenchEnv(BaseTaskEnv):
     ):
         if visibility == "hidden":
             raise ValueError("PTBench-v0 is one-shot: the profile must be visible ('profile' or 'history')")
-        #: PTBench records (a data.json path or a list) to run instead of a ptenv dataset
-        self._records_source = records
-        super().__init__(scorer=scorer, reward_mode=reward_mode, visibility=visibility, kinds=kinds, **kwargs)
+        super().__init__(scorer=scorer, reward_mode=reward_mode, visibility=visibility, kinds=kinds, records=records, **kwargs)
         self._current: PTBenchRecord | None = None
         self._done = False
-
-    def _load(self) -> None:
-        if self._records_source is None:
-            super()._load()
-            return
-        src = self._records_source
-        if isinstance(src, list) and src and all(isinstance(r, PTBenchRecord) for r in src):
-            records = list(src)
-        else:
-            records, errors = load_records(src)
-            if not records:
-                raise ValueError("no readable PTBench record: " + "; ".join(errors[:3]))
-        self._registry = Registry.default()
-        self._tasks = records
-        self._task_index = {r.id: i for i, r in enumerate(records)}
 
     def _record_for(self, task: Any) -> PTBenchRecord:
         """A dataset task in PTBench's shape (imported records already are)."""

@@ -52,6 +52,8 @@ class PersonalSessionEnv(BaseTaskEnv):
     """
 
     def __init__(self, tasks_per_session: int = 10, visibility: str = "hidden", **kwargs: Any):
+        if kwargs.get("records") is not None:
+            raise ValueError("sessions need users with several tasks; PTBench records run in PersonalTool-v0 and PTBench-v0")
         super().__init__(visibility=visibility, **kwargs)
         if tasks_per_session < 1:
             raise ValueError("tasks_per_session must be at least 1")

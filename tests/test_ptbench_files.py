@@ -266,3 +266,56 @@ def test_predict_overwrites(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     lines = out.read_text().splitlines()
     assert len(lines) == 3 and all(json.loads(x)["query"] == f"request {i}" for i, x in enumerate(lines))
+
+
+def test_records_run_in_the_multi_step_env_judged_not_executed(tmp_path: Path) -> None:
+    """Hand-made records with free-form tools, and an exported one with JSON tools: calls are
+    recorded (not executed) and judged against the answer when the agent finishes."""
+    import gymnasium as gym
+
+    import ptenv
+
+    _write(tmp_path / "t", CASES[:2])
+    env = gym.make("ptenv/PersonalTool-v0", records=str(tmp_path / "t" / "data.json"))
+    obs, info = env.reset(options={"task_index": 0})
+    task = ptenv.parse_observation(obs)
+    assert task["tools_text"] == TOOLS and task["user"]["profile"] == PROFILE and "noodles" not in obs  # no gold value
+    obs, *_ = env.step('Meituan:[order_food(dish="noodles", qty=2, phone="138-0000-0000")]')
+    assert ptenv.parse_observation(obs)["results"][0]["output"]["recorded"] is True
+    obs, r, term, trunc, info = env.step('{"name": "finish"}')
+    assert term and info["success"] and info["reward_terms"]["total"] == pytest.approx(1.0)
+    env.reset(options={"task_index": 1})
+    *_, info = env.step('{"name": "finish"}')
+    assert not info["success"] and info["metrics"]["errors"] == {"func_missing_error": 1}
+    # an exported ptenv record: JSON tools become callable tool definitions
+    data = tmp_path / "ours.json"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ptenv",
+            "data",
+            "export",
+            "--dataset",
+            "ptenv-v1-mini",
+            "--format",
+            "ptbench",
+            "--split",
+            "test_untrained",
+            "--out",
+            str(data),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    records, _ = ptbench.load_records(data)
+    rec = next(r for r in records if len(r.answer[1]) == 1)
+    env = gym.make("ptenv/PersonalTool-v0", records=[rec])
+    obs, _ = env.reset(seed=0)
+    names = {t["name"] for t in ptenv.parse_observation(obs)["tools"]}
+    ((func, params),) = rec.answer[1][0].items()
+    slug = next(n.split("__")[0] for n in names if n.endswith("__" + func))
+    action = json.dumps({"name": f"{slug}__{func}", "arguments": {k: v[0] for k, v in params.items()}})
+    env.step(action)
+    *_, info = env.step('{"name": "finish"}')
+    assert info["success"], info

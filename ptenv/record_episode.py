@@ -1,0 +1,137 @@
+"""A PTBench record as a multi-step episode. PTBench's tools have no backend: calls are recorded,
+not executed, and the recorded calls are judged against the record's answer at the end.
+
+The agent sees the record's prompt parts (profile, platforms, tools) as PTBench shows them, plus
+the tools as JSON Schema when the record's tools text is a JSON list. It may call
+``Platform__function`` (or PTBench's ``Platform:[function(...)]``), then ``finish``. The
+prediction is the platform of the last call and every call made; it is scored with the env's
+scorer (``strict`` or ``compat``) like a PTBench answer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ptenv.actions import ActionError, ParsedCall, parse_action
+from ptenv.builtins import COSTS, FINISH
+from ptenv.episode import INSTRUCTIONS, EpisodeConfig, EpisodeScore, reward_terms
+from ptenv.observations import dumps
+from ptenv.ptbench import PTBenchRecord
+from ptenv.scoring import Prediction, score_record
+from ptenv.tools_registry.specs import TOOL_SEP
+
+_NOTE = "PTBench records have no backend: the call is not executed; it is scored against the answer at the end."
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-zA-Z0-9_-]", "", name.replace(" ", "_")).lower() or "platform"
+
+
+@dataclass
+class _TaskView:
+    """What the env's info reads of a task (id, scenario, kind), for a record."""
+
+    id: str
+    scenario: str = "ptbench"
+    kind: str | None = None
+
+
+class RecordEpisode:
+    def __init__(self, record: PTBenchRecord, config: EpisodeConfig):
+        if config.visibility != "profile":
+            raise ValueError("PTBench records carry a profile: use visibility='profile'")
+        self.record, self.config = record, config
+        self.task = _TaskView(record.id)
+        self.tools, self.platforms = self._tools(record.tools)
+        self.calls: list[tuple[str | None, str, dict[str, Any]]] = []
+        self.steps = 0
+        self.counts = {"invalid_actions": 0, "failed_calls": 0, "tool_calls": 0, "questions": 0, "lookups": 0}
+        self.step_penalties = {"invalid": 0.0, "questions": 0.0, "lookups": 0.0}
+        self.finished = False
+
+    @staticmethod
+    def _tools(text: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        """Tool definitions from a JSON tools text (``platform``, ``name``, ``parameters``), and
+        the platform slugs they use. Free-form text gives none: the agent reads the text."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            return [], {}
+        tools, platforms = [], {}
+        for t in data if isinstance(data, list) else []:
+            if not isinstance(t, dict) or not isinstance(t.get("name"), str):
+                continue
+            params = t.get("parameters") if isinstance(t.get("parameters"), dict) else {"type": "object", "properties": {}}
+            platform = t.get("platform")
+            name = t["name"]
+            if isinstance(platform, str):
+                platforms[_slug(platform)] = platform
+                name = f"{_slug(platform)}{TOOL_SEP}{name}"
+            tools.append({"name": name, "description": str(t.get("description", "")), "parameters": params})
+        return tools, platforms
+
+    def intro_text(self, with_tools: bool = True, **extra: Any) -> str:
+        r = self.record
+        payload: dict[str, Any] = {
+            "type": "task",
+            "instructions": INSTRUCTIONS + " " + _NOTE,
+            "now": r.now,
+            "scenario": "ptbench",
+            "query": r.query,
+            "user": {"visibility": "profile", "profile": r.user_profile},
+            "platforms": [{"id": slug, "name": name, "summary": ""} for slug, name in self.platforms.items()],
+            "platforms_text": r.platforms,
+            "max_steps": self.config.max_steps,
+            **extra,
+        }
+        if with_tools:
+            payload["tools"] = [
+                *self.tools,
+                {"name": FINISH, "description": "Call when the request is done.", "parameters": {"type": "object", "properties": {}}},
+            ]
+            if not self.tools:
+                payload["tools_text"] = r.tools
+        return dumps(payload)
+
+    def act(self, action: Any) -> tuple[dict[str, Any], float]:
+        self.steps += 1
+        shaped = self.config.reward_mode == "shaped"
+        try:
+            parsed = parse_action(action)
+        except ActionError as exc:
+            self.counts["invalid_actions"] += 1
+            self.step_penalties["invalid"] += COSTS["invalid"]
+            return self._payload("error", error=str(exc)), (-COSTS["invalid"] if shaped else 0.0)
+        results = [self._record(c, parsed.platform) for c in parsed.calls if not self.finished]
+        return self._payload("tool_results", results=results), 0.0
+
+    def _record(self, call: ParsedCall, platform: str | None) -> dict[str, Any]:
+        if call.name == FINISH:
+            self.finished = True
+            return {"tool": FINISH, "ok": True, "output": {"finished": True}}
+        name = call.name
+        if TOOL_SEP in name:
+            slug, _, name = name.partition(TOOL_SEP)
+            platform = self.platforms.get(slug.lower(), slug)
+        self.calls.append((platform, name, dict(call.arguments)))
+        self.counts["tool_calls"] += 1
+        return {"tool": call.name, "ok": True, "output": {"recorded": True, "note": _NOTE}}
+
+    def _payload(self, kind: str, **extra: Any) -> dict[str, Any]:
+        return {"type": kind, "step": self.steps, **extra, "steps_left": max(0, self.config.max_steps - self.steps)}
+
+    def score(self) -> EpisodeScore:
+        platform = self.calls[-1][0] if self.calls else None
+        pred = Prediction(platform=platform, calls=tuple((f, a) for _, f, a in self.calls))
+        record = score_record(pred, self.record.gold, self.config.scorer)
+        terms = reward_terms(record)
+        penalties = {**self.step_penalties, "extra_read": 0.0, "extra_write": 0.0}
+        if self.config.reward_mode == "sparse":
+            return EpisodeScore(record, terms, penalties, terms["success"], terms["success"])
+        from ptenv.episode import REWARD_WEIGHTS
+
+        terminal = sum(REWARD_WEIGHTS[k] * v for k, v in terms.items())
+        return EpisodeScore(record, terms, penalties, terminal, terminal - sum(self.step_penalties.values()))
