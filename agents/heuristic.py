@@ -97,6 +97,8 @@ class HeuristicAgent:
     # -- the loop ---------------------------------------------------------------------------
     def act(self, observation: str) -> str:
         obs = parse_observation(observation)
+        if obs.get("type") == "ptbench":
+            return self._ptbench_answer(obs)
         if obs.get("type") == "task":
             self._start(obs)
         elif obs.get("type") == "tool_results":
@@ -139,6 +141,32 @@ class HeuristicAgent:
             self._pending = [json.dumps(lookups)]  # one action, several calls: saves steps
             return
         self._issue_first()
+
+    def _ptbench_answer(self, obs: dict[str, Any]) -> str:
+        """PTBench's one-shot protocol: the same reading, answered as ``Platform:[api(...)]``.
+        A multi-call request needs the first call's result, so only its first call is given."""
+        try:
+            named = {t.get("platform") for t in json.loads(obs.get("tools") or "[]") if isinstance(t, dict)}
+        except json.JSONDecodeError:
+            named = set()
+        sc = next((s for s in Registry.default().scenarios.values() if {p.name for p in s.platforms} <= named), None)
+        if sc is None:  # not a ptenv world: nothing this reader knows
+            return "I cannot answer this request."
+        self._start(
+            {
+                "scenario": sc.id,
+                "query": obs["query"],
+                "now": obs.get("now") or "2026-03-02T10:00",
+                "user": {"visibility": "profile", "profile": obs.get("user_profile") or ""},
+                "platforms": [{"id": p.id, "name": p.name} for p in sc.platforms],
+            }
+        )
+        if not self._pending:
+            return "I cannot answer this request."
+        call = json.loads(self._pending.pop(0))
+        platform, _, api = call["name"].partition("__")
+        args = ", ".join(f"{k}={v!r}" for k, v in call["arguments"].items())
+        return f"{sc.platform(platform).name}:[{api}({args})]"
 
     def _absorb(self, obs: dict[str, Any]) -> None:
         for res in obs.get("results", []):
