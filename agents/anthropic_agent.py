@@ -13,25 +13,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .llm_common import ConversationAgent, api_key, result_texts, shared_async_client
+from .llm_common import ConversationAgent, result_texts, shared_async_client
 
 
 class AnthropicAgent(ConversationAgent):
     name = "anthropic"
     provider = "anthropic"
     default_key_env = "ANTHROPIC_API_KEY"
+    usage_keys = ("input_tokens", "output_tokens")
 
     def __init__(self, seed: int | None = 0, **config: Any):
         config.setdefault("model", "claude-sonnet-4-5")
         super().__init__(seed, **config)
         self._messages: list[dict[str, Any]] = []
         self._local: list[dict[str, Any]] = []  # tool_result blocks answered without the env
-        self._client: Any = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_client"] = None
-        return state
 
     def _start(self) -> None:
         assert self._ctx is not None
@@ -83,17 +78,6 @@ class AnthropicAgent(ConversationAgent):
             self._local = []
             return None
         return json.dumps(forward)
-
-    def _count(self, resp: dict[str, Any], hit: bool) -> None:
-        self.usage.requests += 1
-        self.usage.cache_hits += hit
-        u = resp.get("usage") or {}
-        self.usage.input_tokens += int(u.get("input_tokens") or 0)
-        self.usage.output_tokens += int(u.get("output_tokens") or 0)
-
-    def _client_kwargs(self) -> dict[str, Any]:
-        c = self.config
-        return {"api_key": api_key(c, self.default_key_env), "base_url": c.base_url, "timeout": c.timeout, "max_retries": c.max_retries}
 
     def _send(self, body: dict[str, Any]) -> dict[str, Any]:
         if self._client is None:

@@ -61,6 +61,8 @@ class ConversationAgent:
 
     provider = "none"
     default_key_env = "OPENAI_API_KEY"
+    #: Where a response reports its input and output tokens.
+    usage_keys = ("prompt_tokens", "completion_tokens")
 
     def __init__(self, seed: int | None = 0, **config: Any):
         self.config = LLMConfig(**config)
@@ -70,6 +72,23 @@ class ConversationAgent:
         self._memory: list[str] = []
         self._ctx: TaskContext | None = None
         self._pending: list[str] = []  # ids of the tool calls forwarded to the env, in order
+        self._client: Any = None  # the sync SDK client, made on first use
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_client"] = None  # clients hold sockets: rebuilt on demand
+        return state
+
+    def _client_kwargs(self) -> dict[str, Any]:
+        c = self.config
+        return {"api_key": api_key(c, self.default_key_env), "base_url": c.base_url, "timeout": c.timeout, "max_retries": c.max_retries}
+
+    def _count(self, resp: dict[str, Any], hit: bool) -> None:
+        self.usage.requests += 1
+        self.usage.cache_hits += hit
+        u = resp.get("usage") or {}
+        self.usage.input_tokens += int(u.get(self.usage_keys[0]) or 0)
+        self.usage.output_tokens += int(u.get(self.usage_keys[1]) or 0)
 
     # -- the Agent protocol (sync and async) ------------------------------------------------
     def reset(self, seed: int | None = None) -> None:
@@ -146,9 +165,6 @@ class ConversationAgent:
         raise NotImplementedError
 
     def _reply(self, resp: dict[str, Any]) -> str | None:
-        raise NotImplementedError
-
-    def _count(self, resp: dict[str, Any], hit: bool) -> None:
         raise NotImplementedError
 
 

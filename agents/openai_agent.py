@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .llm_common import ConversationAgent, api_key, result_texts, shared_async_client
+from .llm_common import ConversationAgent, result_texts, shared_async_client
 
 
 class OpenAIAgent(ConversationAgent):
@@ -23,12 +23,6 @@ class OpenAIAgent(ConversationAgent):
     def __init__(self, seed: int | None = 0, **config: Any):
         super().__init__(seed, **config)
         self._messages: list[dict[str, Any]] = []
-        self._client: Any = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_client"] = None  # clients hold sockets: rebuilt on demand
-        return state
 
     def _start(self) -> None:
         assert self._ctx is not None
@@ -90,17 +84,6 @@ class OpenAIAgent(ConversationAgent):
         if not forward:  # every call was malformed: the model sees the errors and tries again
             return None
         return json.dumps(forward)  # the env's results will answer the pending calls
-
-    def _count(self, resp: dict[str, Any], hit: bool) -> None:
-        self.usage.requests += 1
-        self.usage.cache_hits += hit
-        u = resp.get("usage") or {}
-        self.usage.input_tokens += int(u.get("prompt_tokens") or 0)
-        self.usage.output_tokens += int(u.get("completion_tokens") or 0)
-
-    def _client_kwargs(self) -> dict[str, Any]:
-        c = self.config
-        return {"api_key": api_key(c, self.default_key_env), "base_url": c.base_url, "timeout": c.timeout, "max_retries": c.max_retries}
 
     def _send(self, body: dict[str, Any]) -> dict[str, Any]:
         if self._client is None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
 
-from ptenv.actions import ActionError, ParsedCall, parse_action
+from ptenv.actions import ActionError, ParsedAction, ParsedCall, parse_action
 from ptenv.builtins import ASK_USER, COSTS, FINISH, GET_PROFILE_FIELD, SEARCH_HISTORY, builtin_tools
 from ptenv.observations import dumps
 from ptenv.scenarios import Task, UserProfile, render_profile
@@ -83,19 +83,41 @@ class EpisodeScore:
         return self.record.overall
 
 
-class TaskEpisode:
+class EpisodeCore:
+    """Step accounting shared by every kind of episode: counters, costs, action parsing."""
+
+    def __init__(self, config: EpisodeConfig):
+        self.config = config
+        self.steps = 0
+        self.counts = {"invalid_actions": 0, "failed_calls": 0, "tool_calls": 0, "questions": 0, "lookups": 0}
+        self.step_penalties = {"invalid": 0.0, "questions": 0.0, "lookups": 0.0}
+        self.finished = False
+
+    def _parse(self, action: Any) -> ParsedAction | tuple[dict[str, Any], float]:
+        """Count the step and parse the action; an unreadable one is charged and answered here."""
+        self.steps += 1
+        try:
+            return parse_action(action)
+        except ActionError as exc:
+            self.counts["invalid_actions"] += 1
+            self.step_penalties["invalid"] += COSTS["invalid"]
+            shaped = self.config.reward_mode == "shaped"
+            return self._payload("error", error=str(exc)), (-COSTS["invalid"] if shaped else 0.0)
+
+    def _payload(self, kind: str, **extra: Any) -> dict[str, Any]:
+        return {"type": kind, "step": self.steps, **extra, "steps_left": max(0, self.config.max_steps - self.steps)}
+
+
+class TaskEpisode(EpisodeCore):
     def __init__(self, task: Task, user: UserProfile, registry: Registry, config: EpisodeConfig, sim_user: SimulatedUser | None = None):
-        self.task, self.user, self.registry, self.config = task, user, registry, config
+        super().__init__(config)
+        self.task, self.user, self.registry = task, user, registry
         self.scenario = registry.scenarios[task.scenario]
         self.sim_user: SimulatedUser = sim_user or ScriptedUser()
         self.backend = Backend(self.scenario, seed=task.seed, now=task.now)
         self.tools: dict[str, ToolSpec] = _tool_index(registry, task.scenario)
         self.builtins = {t["name"] for t in builtin_tools(config.visibility, [])}
         self.calls: list[CallRecord] = []
-        self.steps = 0
-        self.counts = {"invalid_actions": 0, "failed_calls": 0, "tool_calls": 0, "questions": 0, "lookups": 0}
-        self.step_penalties = {"invalid": 0.0, "questions": 0.0, "lookups": 0.0}
-        self.finished = False
 
     # -- observation parts ------------------------------------------------------------------
     def intro_text(self, with_tools: bool = True, **extra: Any) -> str:
@@ -123,14 +145,10 @@ class TaskEpisode:
     # -- acting -------------------------------------------------------------------------------
     def act(self, action: Any) -> tuple[dict[str, Any], float]:
         """Run one action; return (observation payload, step reward). Never raises on bad input."""
-        self.steps += 1
+        parsed = self._parse(action)
+        if isinstance(parsed, tuple):
+            return parsed
         shaped = self.config.reward_mode == "shaped"
-        try:
-            parsed = parse_action(action)
-        except ActionError as exc:
-            self.counts["invalid_actions"] += 1
-            self.step_penalties["invalid"] += COSTS["invalid"]
-            return self._payload("error", error=str(exc)), (-COSTS["invalid"] if shaped else 0.0)
         results: list[dict[str, Any]] = []
         cost = 0.0
         for call in parsed.calls:
@@ -146,9 +164,6 @@ class TaskEpisode:
         if parsed.notes:
             payload["notes"] = list(parsed.notes)
         return payload, (-cost if shaped else 0.0)
-
-    def _payload(self, kind: str, **extra: Any) -> dict[str, Any]:
-        return {"type": kind, "step": self.steps, **extra, "steps_left": max(0, self.config.max_steps - self.steps)}
 
     def _invalid(self, name: str, code: str, message: str, **more: Any) -> tuple[dict[str, Any], float]:
         self.counts["invalid_actions"] += 1

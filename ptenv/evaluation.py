@@ -32,7 +32,7 @@ import gymnasium as gym
 import numpy as np
 
 from ptenv.agent import Agent, load_agent
-from ptenv.scoring import COLUMNS, ERRORS, aggregate, combine, record_from_dict
+from ptenv.scoring import COLUMNS, ERRORS, SHORT_LABELS, aggregate, combine, record_from_dict
 
 #: ``--split test`` evaluates both test splits and weights them by task count (PTBench's overall).
 TEST_SPLITS = ("test_trained", "test_untrained")
@@ -399,17 +399,7 @@ def _row(agg: dict[str, Any]) -> dict[str, Any]:
 
 def format_summary(summary: dict[str, Any]) -> str:
     """The summary as plain-text tables (PTBench's columns as percentages)."""
-    short = {
-        "format": "format",
-        "platforms": "platform",
-        "tool_names": "tools",
-        "tool_param_names": "params",
-        "tool_param_values": "values",
-        "query_params": "query",
-        "profile_params": "profile",
-        "overall": "overall",
-    }
-    head = f"{'':<24}{'n':>6}" + "".join(f"{short[c]:>10}" for c in COLUMNS)
+    head = f"{'':<24}{'n':>6}" + "".join(f"{SHORT_LABELS[c]:>10}" for c in COLUMNS)
 
     def cell(acc: dict[str, Any], c: str) -> str:
         if acc.get("totals", {}).get(c) == 0:  # no such parameters in these tasks: not applicable

@@ -15,9 +15,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ptenv.actions import ActionError, ParsedCall, parse_action
-from ptenv.builtins import COSTS, FINISH
-from ptenv.episode import INSTRUCTIONS, EpisodeConfig, EpisodeScore, reward_terms
+from ptenv.actions import ParsedCall
+from ptenv.builtins import FINISH
+from ptenv.episode import INSTRUCTIONS, REWARD_WEIGHTS, EpisodeConfig, EpisodeCore, EpisodeScore, reward_terms
 from ptenv.observations import dumps
 from ptenv.ptbench import PTBenchRecord
 from ptenv.scoring import Prediction, score_record
@@ -39,18 +39,15 @@ class _TaskView:
     kind: str | None = None
 
 
-class RecordEpisode:
+class RecordEpisode(EpisodeCore):
     def __init__(self, record: PTBenchRecord, config: EpisodeConfig):
         if config.visibility != "profile":
             raise ValueError("PTBench records carry a profile: use visibility='profile'")
-        self.record, self.config = record, config
+        super().__init__(config)
+        self.record = record
         self.task = _TaskView(record.id)
         self.tools, self.platforms = self._tools(record.tools)
         self.calls: list[tuple[str | None, str, dict[str, Any]]] = []
-        self.steps = 0
-        self.counts = {"invalid_actions": 0, "failed_calls": 0, "tool_calls": 0, "questions": 0, "lookups": 0}
-        self.step_penalties = {"invalid": 0.0, "questions": 0.0, "lookups": 0.0}
-        self.finished = False
 
     @staticmethod
     def _tools(text: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
@@ -97,14 +94,9 @@ class RecordEpisode:
         return dumps(payload)
 
     def act(self, action: Any) -> tuple[dict[str, Any], float]:
-        self.steps += 1
-        shaped = self.config.reward_mode == "shaped"
-        try:
-            parsed = parse_action(action)
-        except ActionError as exc:
-            self.counts["invalid_actions"] += 1
-            self.step_penalties["invalid"] += COSTS["invalid"]
-            return self._payload("error", error=str(exc)), (-COSTS["invalid"] if shaped else 0.0)
+        parsed = self._parse(action)
+        if isinstance(parsed, tuple):
+            return parsed
         results = [self._record(c, parsed.platform) for c in parsed.calls if not self.finished]
         return self._payload("tool_results", results=results), 0.0
 
@@ -120,9 +112,6 @@ class RecordEpisode:
         self.counts["tool_calls"] += 1
         return {"tool": call.name, "ok": True, "output": {"recorded": True, "note": _NOTE}}
 
-    def _payload(self, kind: str, **extra: Any) -> dict[str, Any]:
-        return {"type": kind, "step": self.steps, **extra, "steps_left": max(0, self.config.max_steps - self.steps)}
-
     def score(self) -> EpisodeScore:
         platform = self.calls[-1][0] if self.calls else None
         pred = Prediction(platform=platform, calls=tuple((f, a) for _, f, a in self.calls))
@@ -131,7 +120,5 @@ class RecordEpisode:
         penalties = {**self.step_penalties, "extra_read": 0.0, "extra_write": 0.0}
         if self.config.reward_mode == "sparse":
             return EpisodeScore(record, terms, penalties, terms["success"], terms["success"])
-        from ptenv.episode import REWARD_WEIGHTS
-
         terminal = sum(REWARD_WEIGHTS[k] * v for k, v in terms.items())
         return EpisodeScore(record, terms, penalties, terminal, terminal - sum(self.step_penalties.values()))

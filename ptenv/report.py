@@ -21,19 +21,8 @@ from typing import Any
 import numpy as np
 
 from ptenv.evaluation import load_results, summarize
-from ptenv.scoring import COLUMNS
-
-PREFERENCE_KINDS = ("tool_preference", "preference_and_profile", "multi_call")
-_LABELS = {
-    "format": "format",
-    "platforms": "platform",
-    "tool_names": "tools",
-    "tool_param_names": "params",
-    "tool_param_values": "values",
-    "query_params": "query",
-    "profile_params": "profile",
-    "overall": "overall",
-}
+from ptenv.scenarios import PREFERENCE_KINDS
+from ptenv.scoring import COLUMNS, SHORT_LABELS
 
 
 def load_run(path: Path) -> dict[str, Any]:
@@ -86,7 +75,7 @@ def _plots(runs: list[dict[str, Any]], out: Path) -> list[tuple[str, str]]:
     for i, run in enumerate(runs):
         vals = [100 * min(1.0, run["summary"]["metrics"][c]) for c in COLUMNS]
         ax.bar(x + i * width - 0.4 + width / 2, vals, width, label=run["label"], color=colors(i))
-    ax.set_xticks(x, [_LABELS[c] for c in COLUMNS])
+    ax.set_xticks(x, [SHORT_LABELS[c] for c in COLUMNS])
     ax.set_ylabel("% (PTBench column)")
     ax.set_ylim(0, 105)
     ax.set_title("PTBench's columns per agent (overall of the evaluated splits)")
@@ -182,7 +171,7 @@ def write_report(run_dirs: list[Path], out: Path) -> tuple[Path, Path]:
     plots = _plots(runs, out)
     checks = validity(runs)
     md: list[str] = ["# ptenv evaluation report", ""]
-    md += ["| run | env | split | episodes | tasks | errored | " + " | ".join(_LABELS[c] for c in COLUMNS) + " | reward |"]
+    md += ["| run | env | split | episodes | tasks | errored | " + " | ".join(SHORT_LABELS[c] for c in COLUMNS) + " | reward |"]
     md += ["|---" * (7 + len(COLUMNS)) + "|"]
     for run in runs:
         s, meta = run["summary"], run["meta"]

@@ -28,6 +28,17 @@ COLUMNS: tuple[str, ...] = (
     "profile_params",
     "overall",
 )
+#: Short headers for tables and plots, by column.
+SHORT_LABELS: dict[str, str] = {
+    "format": "format",
+    "platforms": "platform",
+    "tool_names": "tools",
+    "tool_param_names": "params",
+    "tool_param_values": "values",
+    "query_params": "query",
+    "profile_params": "profile",
+    "overall": "overall",
+}
 ERRORS: tuple[str, ...] = (
     "func_wrong_error",
     "func_missing_error",
