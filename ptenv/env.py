@@ -8,6 +8,8 @@ import gymnasium as gym
 
 from ptenv.episode import EpisodeConfig, EpisodeScore, TaskEpisode
 from ptenv.observations import dumps
+from ptenv.ptbench import PTBenchRecord
+from ptenv.record_episode import RecordEpisode
 from ptenv.scenarios import TASK_KINDS, Dataset, Task, load_dataset
 from ptenv.spaces import UnicodeText
 from ptenv.tools_registry import Registry
@@ -90,7 +92,7 @@ class BaseTaskEnv(gym.Env[str, str]):
         self._task_index = {t.id: i for i, t in enumerate(tasks)}
 
     def _load_records(self) -> None:
-        from ptenv.ptbench import PTBenchRecord, load_records
+        from ptenv.ptbench import load_records
 
         src = self._records_source
         assert src is not None
@@ -120,11 +122,7 @@ class BaseTaskEnv(gym.Env[str, str]):
         return self._tasks[int(self.np_random.integers(len(self._tasks)))]
 
     def _episode(self, task: Task) -> TaskEpisode:
-        from ptenv.ptbench import PTBenchRecord
-
         if isinstance(task, PTBenchRecord):  # no backend: calls are recorded and judged at the end
-            from ptenv.record_episode import RecordEpisode
-
             return RecordEpisode(task, self.config)
         return TaskEpisode(task, self._dataset.users[task.user_id], self._registry, self.config, self.sim_user)
 

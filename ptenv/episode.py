@@ -116,7 +116,7 @@ class TaskEpisode(EpisodeCore):
         self.sim_user: SimulatedUser = sim_user or ScriptedUser()
         self.backend = Backend(self.scenario, seed=task.seed, now=task.now)
         self.tools: dict[str, ToolSpec] = _tool_index(registry, task.scenario)
-        self.builtins = {t["name"] for t in builtin_tools(config.visibility, [])}
+        self.builtins = _builtin_names(config.visibility)
         self.calls: list[CallRecord] = []
 
     # -- observation parts ------------------------------------------------------------------
@@ -332,6 +332,11 @@ def score_trajectory(
         terminal = sum(REWARD_WEIGHTS[k] * v for k, v in terms.items()) - penalties["extra_read"] - penalties["extra_write"]
         total = terminal - sum(step_penalties.values())
     return EpisodeScore(record=record, terms=terms, penalties=penalties, terminal_reward=terminal, total=total)
+
+
+@lru_cache(maxsize=8)
+def _builtin_names(visibility: str) -> frozenset[str]:
+    return frozenset(t["name"] for t in builtin_tools(visibility, []))
 
 
 _GOLD: dict[tuple[int, str], tuple[Task, GoldAnswer]] = {}

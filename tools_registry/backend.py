@@ -56,6 +56,7 @@ class World:
         self._haystacks: dict[tuple[str, str, tuple[str, ...]], dict[int, str]] = {}
         self._projections: dict[tuple[str, str, tuple[str, ...]], dict[int, Record]] = {}
         self._text_hits: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], tuple[Record, ...]] = {}
+        self.apis: dict[str, ApiSpec] = {a.key: a for a in spec.apis}
         local_ids = {r["id"] for e in spec.entities.values() for r in e.records}
         local_ids |= {r["id"] for c in spec.collections.values() for r in c.initial}
         for p in spec.platforms:
@@ -157,7 +158,7 @@ class Backend:
         self.now = now
         self._state: dict[str, dict[str, dict[str, Record]]] = {}
         self._next_id = 1000 + (seed % 9000)
-        self._apis = {a.key: a for a in spec.apis}
+        self._apis = self.world.apis
 
     def state(self, platform: str) -> dict[str, dict[str, Record]]:
         """The mutable collections of a platform (copied from the world on first touch)."""
