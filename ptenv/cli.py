@@ -241,8 +241,10 @@ def cmd_ptbench(args: argparse.Namespace) -> int:
     result = ptbench.score_splits(inputs, args.scorer)
     rows = list(result["splits"].items()) + ([("overall (weighted)", result["overall"])] if "overall" in result else [])
     if args.json:
-        out = {n: {"acc": r["acc"], "errors": r["errors"], "n": r["n"]} for n, r in rows}
-        _print_json(out[rows[-1][0]] if len(rows) == 1 else out)
+        if len(rows) == 1:  # exactly PTBench's shape
+            _print_json({"acc": rows[0][1]["acc"], "errors": rows[0][1]["errors"]})
+        else:
+            _print_json({n: {"acc": r["acc"], "errors": r["errors"], "n": r["n"]} for n, r in rows})
         return 0
     print(f"scorer: {args.scorer}")
     print(f"{'':<22}{'n':>6}" + "".join(f"{c:>18}" for c in COLUMNS))

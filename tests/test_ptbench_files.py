@@ -147,7 +147,7 @@ def test_every_quirk_through_the_cli(scorer: str, expected: dict[str, float], tm
     res = _cli("score", "--dir", str(tmp_path / "t"), "--scorer", scorer, "--json")
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
-    assert set(out) == {"acc", "errors", "n"}
+    assert set(out) == {"acc", "errors"}
     assert out["acc"] == pytest.approx(expected)
     errors = out["errors"]
     if scorer == "compat":  # quirk 6, and record 1's value error
