@@ -43,6 +43,7 @@ AGENTS: dict[str, str] = {
     "openai": "ptenv.agents.openai_agent:OpenAIAgent",
     "anthropic": "ptenv.agents.anthropic_agent:AnthropicAgent",
     "ptbench-text": "ptenv.agents.ptbench_text:PTBenchTextAgent",
+    "bandit": "ptenv.agents.bandit:CandidateBandit",
     # TEST-ONLY PRIVILEGE: reads the gold through ptenv.testing (validity ceiling, never a baseline)
     "oracle": "ptenv.agents.oracle:OracleAgent",
 }
@@ -50,6 +51,14 @@ AGENTS: dict[str, str] = {
 
 def load_agent(spec: str, **kwargs: Any) -> Agent | AsyncAgent:
     """An agent from a built-in name or ``module:Class``."""
+    if spec.endswith(".npz"):  # a checkpoint of ``ptenv train``
+        module, _, cls = AGENTS["bandit"].partition(":")
+        loader = getattr(importlib.import_module(module), cls).load
+        try:
+            trained: Agent = loader(spec, **{k: v for k, v in kwargs.items() if k == "seed"})
+        except (OSError, KeyError) as exc:
+            raise ValueError(f"cannot load checkpoint {spec!r}: {exc}") from None
+        return trained
     target = AGENTS.get(spec, spec)
     if ":" not in target:
         raise ValueError(f"unknown agent {spec!r}; built-in: {', '.join(AGENTS)}; or give module:Class")

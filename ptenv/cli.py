@@ -262,6 +262,31 @@ def cmd_ptbench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from ptenv.train import train_bandit
+
+    if args.agent != "bandit":
+        raise ValueError(
+            "ptenv train trains the candidate bandit (--agent bandit); the session learner learns online: evaluate it with ptenv eval"
+        )
+    env_kwargs: dict[str, Any] = {"dataset": args.dataset}
+    for item in args.env_arg or []:
+        key, _, raw = item.partition("=")
+        try:
+            env_kwargs[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            env_kwargs[key] = raw
+    rows = train_bandit(
+        args.env, args.steps, Path(args.out), seed=args.seed, split=args.split, env_kwargs=env_kwargs, progress=not args.quiet
+    )
+    last = rows[-1] if rows else {}
+    print(
+        f"trained {last.get('steps', 0)} steps; last block: reward {last.get('reward', 0):.3f}, platform {last.get('platform', 0):.3f}, profile {last.get('profile_args', 0):.3f}"
+    )
+    print(f"wrote {args.out}/checkpoint.npz, curve.csv, curve.png; evaluate: ptenv eval --agent {args.out}/checkpoint.npz")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from ptenv.bench import run
 
@@ -354,6 +379,18 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--max-retries", type=int)
             p.add_argument("--no-cache", action="store_true")
         p.set_defaults(func=cmd_ptbench)
+
+    p = sub.add_parser("train", help="train the candidate bandit on a numeric id; saves a checkpoint and learning curves")
+    p.add_argument("--env", default="ptenv/PersonalTool-Numeric-v0")
+    p.add_argument("--agent", default="bandit")
+    p.add_argument("--steps", type=int, default=20_000)
+    p.add_argument("--split", default="train")
+    p.add_argument("--dataset", default=DEFAULT_DATASET, choices=sorted(DATASETS))
+    p.add_argument("--env-arg", action="append", metavar="KEY=VALUE")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("synth", help="LLM-assisted synthesis (optional): paraphrases, users, APIs; every proposal validated")
     p.add_argument("what", choices=["paraphrase", "users", "apis"])

@@ -1,0 +1,229 @@
+"""Candidate actions and numeric features, built only from what the agent may see.
+
+:class:`CandidateBuilder` reads each observation text (never the task or its gold) with
+:mod:`ptenv.reader` and offers, at each step, ``K = 8`` candidates: ``finish``, and the request's
+next call on each of the scenario's three platforms, with its profile-derived arguments filled
+from the visible profile and without them (the argument-source choice). After a multi-call
+request's first call returns, the candidates are the second call with the id bound from that
+result. Whenever the visible information makes the gold call reachable (the request reads, and
+the profile fields it needs are visible), one candidate is the gold call.
+
+:func:`features` turns the builder's state into a fixed-size vector: the scenario, the situation,
+the named platform, the user's past platform choices (from the visible history, or learned from
+session feedback), the stage, and per candidate its platform and how it relates to those choices.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ptenv.reader import Template, build_args, call_text, match_request, parse_facts, parse_history, situation_phrase, strip_query
+from ptenv.tools_registry import SCENARIOS, Registry, ScenarioSpec
+
+K = 8
+_RATHER = re.compile(r"rather have used (.+?)\.")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    action: str
+    kind: str  # "finish" | "call"
+    platform: str | None = None
+    with_profile: bool = False
+
+
+FINISH = Candidate(json.dumps({"name": "finish"}), "finish")
+
+
+@dataclass
+class CandidateBuilder:
+    """Follows an episode through its observation texts and offers candidates."""
+
+    scenario: ScenarioSpec | None = None
+    template: Template | None = None
+    texts: dict[tuple[str, str], str] = field(default_factory=dict)
+    context: str | None = None
+    named: str | None = None
+    now: str = "2026-03-02T10:00"
+    facts: dict[str, Any] = field(default_factory=dict)
+    history: list[tuple[str, str | None]] = field(default_factory=list)
+    #: Platform ids the user wanted, per (scenario, situation), learned from session feedback.
+    learned: dict[tuple[str, str | None], Counter[str]] = field(default_factory=dict)
+    stage: int = 0  # 0: the first call is next; 1: the second; 2: only finish is left
+    bound: dict[str, Any] = field(default_factory=dict)
+    chosen: str | None = None
+    last_ok: bool = False
+    _last: Candidate | None = None
+
+    def observe(self, text: str) -> None:
+        obs = json.loads(text)
+        kind = obs.get("type")
+        if kind == "task":
+            if obs.get("feedback") and self._last is not None and self.scenario is not None:
+                self._learn(str(obs["feedback"]))
+            self._start(obs)
+        elif kind == "tool_results":
+            results = obs.get("results", [])
+            self.last_ok = bool(results) and all(r.get("ok") for r in results)
+            if self._last is not None and self._last.kind == "call" and results:
+                r = results[0]
+                if (
+                    self.stage == 0
+                    and self.template is not None
+                    and self.template.then is not None
+                    and r.get("ok")
+                    and r.get("output", {}).get("results")
+                ):
+                    assert self.template.chain is not None
+                    first = r["output"]["results"][0]
+                    self.bound = {k: first.get(f) for k, f in self.template.chain.bind.items()}
+                    self.stage, self.chosen = 1, self._last.platform
+                elif r.get("ok"):
+                    self.stage = 2
+        else:
+            self.last_ok = False
+
+    def _start(self, obs: dict[str, Any]) -> None:
+        reg = Registry.default()
+        self.scenario = reg.scenarios.get(obs.get("scenario", ""))
+        profile = (obs.get("user") or {}).get("profile") or ""
+        self.facts, self.history = parse_facts(profile), parse_history(profile)
+        self.now = obs.get("now") or self.now
+        self.template, self.texts, self.context, self.named = None, {}, None, None
+        self.stage, self.bound, self.chosen, self.last_ok, self._last = 0, {}, None, False, None
+        if self.scenario is None:
+            return
+        core, named, context = strip_query(str(obs.get("query", "")), self.scenario)
+        self.context = context
+        self.named = {p.name: p.id for p in self.scenario.platforms}.get(named) if named else None
+        match = match_request(core, self.scenario.id, self.now)
+        if match is not None:
+            self.template, self.texts = match
+
+    def _learn(self, feedback: str) -> None:
+        last, sc = self._last, self.scenario
+        assert last is not None and sc is not None
+        if last.kind != "call" or self.named:
+            return
+        m = _RATHER.search(feedback)
+        wanted = {p.name: p.id for p in sc.platforms}.get(m.group(1)) if m else last.platform
+        if wanted:
+            self.learned.setdefault((sc.id, self.context), Counter())[wanted] += 1
+
+    def candidates(self) -> list[Candidate]:
+        """Up to K candidates; ``finish`` is always first."""
+        out = [FINISH]
+        tpl, sc = self.template, self.scenario
+        if tpl is None or sc is None or self.stage == 2:
+            return out
+        if self.stage == 0:
+            api = tpl.first
+            fixed = dict(tpl.chain.first_args) if tpl.chain else {}
+        else:
+            assert tpl.then is not None
+            api, fixed = tpl.then, dict(self.bound)
+        for p in sc.platforms:
+            full = build_args(api, self.texts, self.now, self.facts, fixed)
+            bare = build_args(api, self.texts, self.now, {}, fixed)
+            out.append(Candidate(call_text(p.id, api, full), "call", p.id, with_profile=True))
+            out.append(Candidate(call_text(p.id, api, bare), "call", p.id, with_profile=False))
+        return out[:K]
+
+    def choose(self, index: int, cands: list[Candidate]) -> str:
+        cand = cands[index] if 0 <= index < len(cands) else None
+        self._last = cand
+        return cand.action if cand is not None else "(not a valid candidate)"
+
+    # -- what the features need ------------------------------------------------------------
+    def majority(self, where: str) -> str | None:
+        """The platform id the user chose most: in this situation, by default, or as learned."""
+        sc = self.scenario
+        if sc is None:
+            return None
+        names = {p.name: p.id for p in sc.platforms}
+        if where == "learned":
+            c = self.learned.get((sc.id, self.context)) or self.learned.get((sc.id, None))
+            return c.most_common(1)[0][0] if c else None
+        situation = situation_phrase(sc, self.context)
+        want = situation if where == "same" else None
+        if where == "same" and situation is None:
+            return None
+        counts = Counter(p for p, s in self.history if s == want)
+        return names.get(counts.most_common(1)[0][0]) if counts else None
+
+    def shares(self, where: str) -> list[float]:
+        sc = self.scenario
+        if sc is None:
+            return [0.0, 0.0, 0.0]
+        names = {p.name: p.id for p in sc.platforms}
+        if where == "learned":
+            c = self.learned.get((sc.id, self.context), Counter())
+        else:
+            situation = situation_phrase(sc, self.context)
+            want = situation if where == "same" else None
+            c = Counter(
+                names.get(p, p) for p, s in self.history if (where == "all" or s == want) and not (where == "same" and situation is None)
+            )
+        total = sum(c.values())
+        return [c.get(p.id, 0) / total if total else 0.0 for p in sc.platforms]
+
+
+#: Per-candidate features (F) and the global ones (G); the vector is G + K * F long.
+CAND_FEATURES = (
+    "valid",
+    "finish",
+    "p0",
+    "p1",
+    "p2",
+    "with_profile",
+    "named",
+    "same_majority",
+    "default_majority",
+    "learned_majority",
+    "chosen",
+)
+F = len(CAND_FEATURES)
+G = 5 + 5 + 4 + 3 + 3 + 3 + 3 + 3 + 1
+SIZE = G + K * F
+
+
+def features(b: CandidateBuilder, cands: list[Candidate]) -> np.ndarray:
+    """The numeric observation (float32, values in [0, 1])."""
+    v = np.zeros(SIZE, dtype=np.float32)
+    sc = b.scenario
+    if sc is not None:
+        v[SCENARIOS.index(sc.id)] = 1.0
+        ctx = [c.id for c in sc.contexts]
+        v[5 + (ctx.index(b.context) if b.context in ctx else 4)] = 1.0
+        ids = [p.id for p in sc.platforms]
+        v[10 + (ids.index(b.named) if b.named in ids else 3)] = 1.0
+        v[14:17], v[17:20], v[20:23], v[23:26] = b.shares("same"), b.shares("default"), b.shares("all"), b.shares("learned")
+    v[26 + min(b.stage, 2)] = 1.0
+    v[29] = float(b.last_ok)
+    maj = {w: b.majority(w) for w in ("same", "default", "learned")}
+    ids = [p.id for p in sc.platforms] if sc is not None else []
+    for i, c in enumerate(cands[:K]):
+        row = v[G + i * F : G + (i + 1) * F]
+        row[0] = 1.0
+        row[1] = float(c.kind == "finish")
+        if c.platform in ids:
+            row[2 + ids.index(c.platform)] = 1.0
+        row[5] = float(c.with_profile)
+        row[6] = float(c.platform is not None and c.platform == b.named)
+        row[7] = float(c.platform is not None and c.platform == maj["same"])
+        row[8] = float(c.platform is not None and c.platform == maj["default"])
+        row[9] = float(c.platform is not None and c.platform == maj["learned"])
+        row[10] = float(c.platform is not None and c.platform == b.chosen)
+    return v
+
+
+def action_mask(cands: list[Candidate]) -> np.ndarray:
+    mask = np.zeros(K, dtype=np.int8)
+    mask[: len(cands)] = 1
+    return mask

@@ -1,0 +1,119 @@
+"""Wrappers that make any ptenv id trainable by classic RL libraries.
+
+* :class:`CandidateActions` turns the text action space into ``Discrete(K)``: at each step the
+  agent picks one of K candidate tool calls built from what it may see
+  (:mod:`ptenv.candidates`); ``info["action_mask"]`` marks the real ones. An index that is not a
+  candidate is sent as an unreadable action (penalised like any bad action).
+* :class:`NumericObservation` turns the text observation into a fixed-size ``Box``: scenario,
+  situation, named platform, the user's past choices, the stage, and per candidate its features.
+
+``ptenv/PersonalTool-Numeric-v0`` and ``ptenv/PersonalSession-Numeric-v0`` are registered with
+both applied (history visibility for the first, a hidden profile learned from feedback for the
+second).
+"""
+
+from __future__ import annotations
+
+from typing import Any, SupportsFloat
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.spaces import Box, Discrete
+
+from ptenv.candidates import SIZE, Candidate, CandidateBuilder, K, action_mask, features
+
+
+class CandidateActions(gym.ActionWrapper[str, Any, Any], gym.utils.RecordConstructorArgs):
+    def __init__(self, env: gym.Env[str, str]):
+        gym.utils.RecordConstructorArgs.__init__(self)
+        gym.ActionWrapper.__init__(self, env)
+        self.action_space = Discrete(K)
+        self.builder = CandidateBuilder()
+        self.candidates: list[Candidate] = []
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+        obs, info = self.env.reset(seed=seed, options=options)
+        self.builder = CandidateBuilder()
+        self.builder.observe(obs)
+        self.candidates = self.builder.candidates()
+        return obs, {**info, "action_mask": action_mask(self.candidates)}
+
+    def action(self, action: Any) -> str:
+        return self.builder.choose(int(action), self.candidates)
+
+    def step(self, action: Any) -> tuple[str, SupportsFloat, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(self.action(action))
+        self.builder.observe(obs)
+        self.candidates = self.builder.candidates()
+        return obs, reward, terminated, truncated, {**info, "action_mask": action_mask(self.candidates)}
+
+
+class NumericObservation(gym.ObservationWrapper[np.ndarray, Any, Any], gym.utils.RecordConstructorArgs):
+    """Needs :class:`CandidateActions` inside it (its builder holds the state the features read)."""
+
+    def __init__(self, env: gym.Env[str, np.int64]):
+        gym.utils.RecordConstructorArgs.__init__(self)
+        gym.ObservationWrapper.__init__(self, env)
+        inner = env
+        while not isinstance(inner, CandidateActions):
+            if not isinstance(inner, gym.Wrapper):
+                raise TypeError("NumericObservation wraps an env wrapped in CandidateActions")
+            inner = inner.env
+        self._cands = inner
+        self.observation_space = Box(0.0, 1.0, shape=(SIZE,), dtype=np.float32)
+
+    def observation(self, observation: str) -> np.ndarray:
+        return features(self._cands.builder, self._cands.candidates)
+
+
+class NumericEnv(gym.Env[np.ndarray, np.int64]):
+    """
+    ## Description
+    A ptenv id with :class:`CandidateActions` and :class:`NumericObservation` applied, as one
+    environment (so checkers and RL libraries see it as it is, not as a wrapped text env).
+
+    ## Action Space
+    ``Discrete(8)``: the candidate to take; ``info["action_mask"]`` marks the real ones.
+
+    ## Observation Space
+    ``Box(0, 1, (118,), float32)``: see :func:`ptenv.candidates.features`.
+
+    ## Starting State, Rewards, Episode End, Information
+    Those of the wrapped id (``env_id``), plus ``action_mask`` in ``info``.
+
+    ## Arguments
+    ``env_id`` (``"ptenv/PersonalTool-v0"``) and that id's keyword arguments.
+
+    ## Version History
+    * v0: initial version.
+    """
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+
+    def __init__(self, env_id: str = "ptenv/PersonalTool-v0", render_mode: str | None = None, **kwargs: Any):
+        self.render_mode = render_mode
+        base = gym.make(env_id, disable_env_checker=True, render_mode=render_mode, **kwargs)
+        self._env = NumericObservation(CandidateActions(base))
+        self.action_space = self._env.action_space
+        self.observation_space = self._env.observation_space
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        # the text env draws its tasks from its own np_random: seed it from ours
+        inner_seed = int(self.np_random.integers(2**31)) if seed is not None else None
+        return self._env.reset(seed=inner_seed, options=options)
+
+    def step(self, action: Any) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict[str, Any]]:
+        return self._env.step(action)
+
+    def render(self) -> str | None:
+        out: str | None = self._env.render()  # type: ignore[assignment]
+        return out
+
+    def close(self) -> None:
+        self._env.close()
+
+
+def make_numeric(env_id: str = "ptenv/PersonalTool-v0", **kwargs: Any) -> NumericEnv:
+    """The numeric ids' entry point."""
+    return NumericEnv(env_id, **kwargs)
