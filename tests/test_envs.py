@@ -15,8 +15,9 @@ import ptenv
 from ptenv.registration import NONDETERMINISTIC
 from ptenv.testing import current_task, oracle_actions
 
-#: The LLM-user id is tested against the loopback server (tests/test_llm_agents.py).
-IDS = [i for i in ptenv.ENV_IDS if i not in NONDETERMINISTIC]
+#: Text ids. The LLM-user id is tested against the loopback server (tests/test_llm_agents.py),
+#: the numeric ids in tests/test_rl.py.
+IDS = [i for i in ptenv.ENV_IDS if i not in NONDETERMINISTIC and "Numeric" not in i]
 SCRIPT = [
     "not json at all",
     '{"name": "no_such_tool", "arguments": {}}',
