@@ -44,6 +44,7 @@ AGENTS: dict[str, str] = {
     "anthropic": "ptenv.agents.anthropic_agent:AnthropicAgent",
     "ptbench-text": "ptenv.agents.ptbench_text:PTBenchTextAgent",
     "bandit": "ptenv.agents.bandit:CandidateBandit",
+    "ppo": "ptenv.agents.ppo_agent:PPOAgent",
     # TEST-ONLY PRIVILEGE: reads the gold through ptenv.testing (validity ceiling, never a baseline)
     "oracle": "ptenv.agents.oracle:OracleAgent",
 }
@@ -51,8 +52,8 @@ AGENTS: dict[str, str] = {
 
 def load_agent(spec: str, **kwargs: Any) -> Agent | AsyncAgent:
     """An agent from a built-in name or ``module:Class``."""
-    if spec.endswith(".npz"):  # a checkpoint of ``ptenv train``
-        module, _, cls = AGENTS["bandit"].partition(":")
+    if spec.endswith((".npz", ".zip")):  # a checkpoint of ``ptenv train`` (bandit .npz, PPO .zip)
+        module, _, cls = AGENTS["bandit" if spec.endswith(".npz") else "ppo"].partition(":")
         loader = getattr(importlib.import_module(module), cls).load
         try:
             trained: Agent = loader(spec, **{k: v for k, v in kwargs.items() if k == "seed"})

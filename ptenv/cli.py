@@ -263,11 +263,11 @@ def cmd_ptbench(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from ptenv.train import train_bandit
+    from ptenv.train import train_bandit, train_ppo
 
-    if args.agent != "bandit":
+    if args.agent not in ("bandit", "ppo"):
         raise ValueError(
-            "ptenv train trains the candidate bandit (--agent bandit); the session learner learns online: evaluate it with ptenv eval"
+            "ptenv train trains --agent bandit (numpy) or ppo (the rl extra); the session learner learns online: use ptenv eval"
         )
     env_kwargs: dict[str, Any] = {"dataset": args.dataset}
     for item in args.env_arg or []:
@@ -276,14 +276,14 @@ def cmd_train(args: argparse.Namespace) -> int:
             env_kwargs[key] = json.loads(raw)
         except json.JSONDecodeError:
             env_kwargs[key] = raw
-    rows = train_bandit(
-        args.env, args.steps, Path(args.out), seed=args.seed, split=args.split, env_kwargs=env_kwargs, progress=not args.quiet
-    )
+    trainer = train_bandit if args.agent == "bandit" else train_ppo
+    rows = trainer(args.env, args.steps, Path(args.out), seed=args.seed, split=args.split, env_kwargs=env_kwargs, progress=not args.quiet)
     last = rows[-1] if rows else {}
     print(
         f"trained {last.get('steps', 0)} steps; last block: reward {last.get('reward', 0):.3f}, platform {last.get('platform', 0):.3f}, profile {last.get('profile_args', 0):.3f}"
     )
-    print(f"wrote {args.out}/checkpoint.npz, curve.csv, curve.png; evaluate: ptenv eval --agent {args.out}/checkpoint.npz")
+    ckpt = f"{args.out}/checkpoint.{'npz' if args.agent == 'bandit' else 'zip'}"
+    print(f"wrote {ckpt}, curve.csv, curve.png; evaluate: ptenv eval --agent {ckpt}")
     return 0
 
 
@@ -382,7 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train the candidate bandit on a numeric id; saves a checkpoint and learning curves")
     p.add_argument("--env", default="ptenv/PersonalTool-Numeric-v0")
-    p.add_argument("--agent", default="bandit")
+    p.add_argument("--agent", default="bandit", choices=["bandit", "ppo"], help="bandit (numpy) or ppo (MaskablePPO, the rl extra)")
     p.add_argument("--steps", type=int, default=20_000)
     p.add_argument("--split", default="train")
     p.add_argument("--dataset", default=DEFAULT_DATASET, choices=sorted(DATASETS))

@@ -106,6 +106,10 @@ class NumericEnv(gym.Env[np.ndarray, np.int64]):
     def step(self, action: Any) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict[str, Any]]:
         return self._env.step(action)
 
+    def action_masks(self) -> np.ndarray:
+        """The current candidates as booleans (sb3-contrib's MaskablePPO asks for this)."""
+        return action_mask(self._env._cands.candidates).astype(bool)
+
     def render(self) -> str | None:
         out: str | None = self._env.render()  # type: ignore[assignment]
         return out

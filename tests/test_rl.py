@@ -96,3 +96,26 @@ def test_the_bandit_learns_from_reward_and_its_checkpoint_evaluates(tmp_path: Pa
         [sys.executable, "-m", "ptenv", "eval", "--agent", str(tmp_path / "nope.npz"), "--episodes", "1"], capture_output=True, text=True
     )
     assert res.returncode == 2 and "cannot load checkpoint" in res.stderr
+
+
+@pytest.mark.parametrize("env_id", NUMERIC)
+def test_numeric_ids_pass_stable_baselines3_check_env(env_id: str) -> None:
+    sb3_checker = pytest.importorskip("stable_baselines3.common.env_checker", reason="the rl extra is not installed")
+    sb3_checker.check_env(gym.make(env_id, split="test").unwrapped, warn=True)
+
+
+def test_maskable_ppo_learns_to_beat_random_and_profile_blind(tmp_path: Path) -> None:
+    """A short seeded MaskablePPO run (sb3-contrib) on the numeric id, evaluated on held-out users."""
+    pytest.importorskip("sb3_contrib", reason="the rl extra is not installed")
+    from ptenv.evaluation import evaluate
+    from ptenv.train import train_ppo
+
+    train_ppo("ptenv/PersonalTool-Numeric-v0", 6000, tmp_path, seed=0, progress=False)
+    kw = {"dataset": "ptenv-v1", "visibility": "history"}
+    ppo = evaluate(
+        "ptenv/PersonalTool-v0", str(tmp_path / "checkpoint.zip"), "test_untrained", None, episodes=200, env_kwargs=kw, progress=False
+    )
+    blind = evaluate("ptenv/PersonalTool-v0", "profile-blind", "test_untrained", None, episodes=200, env_kwargs=kw, progress=False)
+    rand = evaluate("ptenv/PersonalTool-v0", "random", "test_untrained", None, episodes=200, env_kwargs=kw, progress=False)
+    assert ppo["metrics"]["platforms"] > blind["metrics"]["platforms"] + 0.15, (ppo["metrics"], blind["metrics"])
+    assert ppo["metrics"]["overall"] > rand["metrics"]["overall"] + 0.3
