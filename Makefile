@@ -7,8 +7,8 @@ TYPECHECK_DIR := .typecheck
 check: lint typecheck test
 
 lint:
-	$(PY) -m ruff check ptenv tools_registry scenarios agents tests benchmarks
-	$(PY) -m ruff format --check ptenv tools_registry scenarios agents tests benchmarks
+	$(PY) -m ruff check ptenv tools_registry scenarios agents tests benchmarks examples
+	$(PY) -m ruff format --check ptenv tools_registry scenarios agents tests benchmarks examples
 
 # mypy cannot follow setuptools' editable finder for the mapped folders, so it checks a tree of
 # symlinks laid out as installed: .typecheck/ptenv/{tools_registry,scenarios,agents} -> the folders.

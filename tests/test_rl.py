@@ -119,3 +119,28 @@ def test_maskable_ppo_learns_to_beat_random_and_profile_blind(tmp_path: Path) ->
     rand = evaluate("ptenv/PersonalTool-v0", "random", "test_untrained", None, episodes=200, env_kwargs=kw, progress=False)
     assert ppo["metrics"]["platforms"] > blind["metrics"]["platforms"] + 0.15, (ppo["metrics"], blind["metrics"])
     assert ppo["metrics"]["overall"] > rand["metrics"]["overall"] + 0.3
+
+
+def test_trl_grpo_adapter_interface() -> None:
+    """The shapes GRPOTrainer uses: a dataset of conversational prompts with extra columns, and a
+    reward function called with the completions and those columns as keyword arguments."""
+    from ptenv.trl_adapter import PTEnvReward, grpo_prompts
+
+    rows = grpo_prompts("test_untrained", dataset="ptenv-v1-mini", limit=6)
+    assert len(rows) == 6 and all(r["prompt"][0]["role"] == "system" and r["prompt"][1]["role"] == "user" for r in rows)
+    assert not any('"accepted"' in json.dumps(r) or '"gold"' in json.dumps(r) for r in rows)  # no gold in the prompts
+    ds = load_dataset("ptenv-v1-mini")
+    reg = Registry.default()
+
+    def gold_text(task_id: str) -> str:
+        t = ds.by_id[task_id]
+        calls = ", ".join(f"{c.api}(" + ", ".join(f"{k}={a.accepted[0]!r}" for k, a in c.args.items()) + ")" for c in t.gold.calls)
+        return f"{reg.scenarios[t.scenario].platform(t.gold.platform).name}:[{calls}]"
+
+    reward = PTEnvReward("test_untrained", dataset="ptenv-v1-mini")
+    ids = [r["task_id"] for r in rows]
+    completions = [[{"role": "assistant", "content": gold_text(i)}] for i in ids[:3]] + ["not an answer"] * 3
+    got = reward(completions=completions, task_id=ids, prompts=[r["prompt"] for r in rows])
+    assert got == [1.0, 1.0, 1.0, 0.0, 0.0, 0.0] and reward.__name__ == "ptenv_sparse"
+    with pytest.raises(ValueError, match="completions"):
+        reward(completions=["x"], task_id=ids)
