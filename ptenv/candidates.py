@@ -60,12 +60,14 @@ class CandidateBuilder:
     chosen: str | None = None
     last_ok: bool = False
     _last: Candidate | None = None
+    #: The last call taken in this request (feedback after ``finish`` is about it).
+    _last_call: Candidate | None = None
 
     def observe(self, text: str) -> None:
         obs = json.loads(text)
         kind = obs.get("type")
         if kind == "task":
-            if obs.get("feedback") and self._last is not None and self.scenario is not None:
+            if obs.get("feedback") and self._last_call is not None and self.scenario is not None:
                 self._learn(str(obs["feedback"]))
             self._start(obs)
         elif kind == "tool_results":
@@ -96,7 +98,7 @@ class CandidateBuilder:
         self.facts, self.history = parse_facts(profile), parse_history(profile)
         self.now = obs.get("now") or self.now
         self.template, self.texts, self.context, self.named = None, {}, None, None
-        self.stage, self.bound, self.chosen, self.last_ok, self._last = 0, {}, None, False, None
+        self.stage, self.bound, self.chosen, self.last_ok, self._last, self._last_call = 0, {}, None, False, None, None
         if self.scenario is None:
             return
         core, named, context = strip_query(str(obs.get("query", "")), self.scenario)
@@ -107,14 +109,15 @@ class CandidateBuilder:
             self.template, self.texts = match
 
     def _learn(self, feedback: str) -> None:
-        last, sc = self._last, self.scenario
+        last, sc = self._last_call, self.scenario
         assert last is not None and sc is not None
-        if last.kind != "call" or self.named:
+        if self.named:  # the user named the platform: nothing learned about preferences
             return
         m = _RATHER.search(feedback)
         wanted = {p.name: p.id for p in sc.platforms}.get(m.group(1)) if m else last.platform
-        if wanted:
+        if wanted:  # per situation, and pooled over the scenario for situations not seen yet
             self.learned.setdefault((sc.id, self.context), Counter())[wanted] += 1
+            self.learned.setdefault((sc.id, "*"), Counter())[wanted] += 1
 
     def candidates(self) -> list[Candidate]:
         """Up to K candidates; ``finish`` is always first."""
@@ -138,6 +141,8 @@ class CandidateBuilder:
     def choose(self, index: int, cands: list[Candidate]) -> str:
         cand = cands[index] if 0 <= index < len(cands) else None
         self._last = cand
+        if cand is not None and cand.kind == "call":
+            self._last_call = cand
         return cand.action if cand is not None else "(not a valid candidate)"
 
     # -- what the features need ------------------------------------------------------------
@@ -148,7 +153,7 @@ class CandidateBuilder:
             return None
         names = {p.name: p.id for p in sc.platforms}
         if where == "learned":
-            c = self.learned.get((sc.id, self.context)) or self.learned.get((sc.id, None))
+            c = self.learned.get((sc.id, self.context)) or self.learned.get((sc.id, "*"))
             return c.most_common(1)[0][0] if c else None
         situation = situation_phrase(sc, self.context)
         want = situation if where == "same" else None
@@ -163,7 +168,7 @@ class CandidateBuilder:
             return [0.0, 0.0, 0.0]
         names = {p.name: p.id for p in sc.platforms}
         if where == "learned":
-            c = self.learned.get((sc.id, self.context), Counter())
+            c = self.learned.get((sc.id, self.context)) or self.learned.get((sc.id, "*")) or Counter()
         else:
             situation = situation_phrase(sc, self.context)
             want = situation if where == "same" else None

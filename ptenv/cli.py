@@ -325,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--split", default="test", help="train, test_trained, test_untrained, or test (both, weighted)")
     p.add_argument("--dataset", default=DEFAULT_DATASET, choices=sorted(DATASETS))
-    p.add_argument("--visibility", choices=["profile", "history", "hidden"], help="override the env's visibility mode")
+    p.add_argument("--visibility", choices=["profile", "history", "facts", "hidden"], help="override the env's visibility mode")
     p.add_argument("--episodes", type=int, help="a seeded sample of this many episodes per split (default: all)")
     p.add_argument(
         "--env-arg",

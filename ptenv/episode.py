@@ -24,8 +24,10 @@ from ptenv.scoring import GoldAnswer, Prediction, RecordScore, Scorer, score_rec
 from ptenv.tools_registry import PROFILE_FIELDS, Backend, Registry, ToolKind, ToolSpec
 from ptenv.user_sim import ScriptedUser, SimulatedUser, Situation
 
-Visibility = Literal["profile", "history", "hidden"]
-VISIBILITIES: tuple[str, ...] = ("profile", "history", "hidden")
+Visibility = Literal["profile", "history", "facts", "hidden"]
+#: profile: facts, stated preferences, history (PTBench's setting); history: facts and history;
+#: facts: the basic facts only (preferences must be learned, e.g. from session feedback); hidden: nothing.
+VISIBILITIES: tuple[str, ...] = ("profile", "history", "facts", "hidden")
 RewardMode = Literal["shaped", "sparse"]
 
 #: Weights of the shaped reward's terms (they sum to 1); penalties are subtracted.
@@ -392,7 +394,12 @@ def user_view(user: UserProfile, registry: Registry, scenario: str, visibility: 
     hit = _VIEWS.get(key)
     if hit is None or hit[0] is not user:
         hidden = visibility == "hidden"
-        hit = (user, None if hidden else render_profile(user, registry, scenarios=[scenario], statements=visibility == "profile"))
+        text = (
+            None
+            if hidden
+            else render_profile(user, registry, scenarios=[scenario], statements=visibility == "profile", history=visibility != "facts")
+        )
+        hit = (user, text)
         _VIEWS[key] = hit
     text = hit[1]
     if text is None:
