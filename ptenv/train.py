@@ -76,11 +76,7 @@ def train_bandit(
         "seconds": round(time.perf_counter() - t0, 2),
     }
     agent.save(out / "checkpoint.npz", meta)
-    with (out / "curve.csv").open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["steps", "episodes", "reward", "platform", "profile_args"])
-        w.writeheader()
-        w.writerows(rows)
-    _plot(rows, out / "curve.png", f"{env_id} (numpy bandit, seed {seed})")
+    write_curve(rows, out, f"{env_id} (numpy bandit, seed {seed})")
     env.close()
     return rows
 
@@ -137,14 +133,19 @@ def train_ppo(
                 **{k: float(np.mean([c[j] for c in chunk])) for j, k in ((1, "reward"), (2, "platform"), (3, "profile_args"))},
             }
         )
+    write_curve(rows, out, f"{env_id} (MaskablePPO, seed {seed})")
+    if progress:
+        print(f"trained {env.steps} steps in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
+    return rows
+
+
+def write_curve(rows: list[dict[str, float]], out: Path, title: str) -> None:
+    """``curve.csv`` and ``curve.png``: reward, platform and profile-argument accuracy against steps."""
     with (out / "curve.csv").open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=["steps", "episodes", "reward", "platform", "profile_args"])
         w.writeheader()
         w.writerows(rows)
-    _plot(rows, out / "curve.png", f"{env_id} (MaskablePPO, seed {seed})")
-    if progress:
-        print(f"trained {env.steps} steps in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
-    return rows
+    _plot(rows, out / "curve.png", title)
 
 
 def _plot(rows: list[dict[str, float]], path: Path, title: str) -> None:
