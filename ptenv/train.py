@@ -46,12 +46,16 @@ def train_bandit(
             obs, reward, terminated, truncated, info = env.step(a)
             ret += float(reward)
             done_steps += 1
-            terms = info.get("reward_terms") or info.get("task_result", {}).get("reward_terms")
+            terms = info.get("task_result", {}).get("reward_terms") or info.get("reward_terms")
             if terms is not None:  # a request closed (an episode, or one request of a session)
                 window.append((float(terms["total"]), float(terms["platform"]), float(terms["profile_args"])))
+                # credit each request with its own return: a session's summed return would blur it
+                agent.update(trajectory, ret)
+                trajectory, ret = [], 0.0
             if terminated or truncated:
                 break
-        agent.update(trajectory, ret)
+        if trajectory:
+            agent.update(trajectory, ret)
         episodes += 1
         obs, info = env.reset()
         if len(window) >= block or done_steps >= steps:
