@@ -210,6 +210,9 @@ def test_llm_user_answers_through_the_seam_and_its_failure_does_not_crash(srv: L
     monkeypatch.chdir(tmp_path)
     env = gym.make("ptenv/PersonalTool-LLMUser-v0", dataset=MINI, split="test")
     assert env.spec is not None and env.spec.nondeterministic
+    from gymnasium.utils.env_checker import check_env
+
+    check_env(gym.make("ptenv/PersonalTool-LLMUser-v0", dataset=MINI, split="test").unwrapped)
     env.reset(seed=0)
     obs, *_ = env.step('{"name": "ask_user", "arguments": {"question": "What is your phone number?"}}')
     assert "555-0100-0000" in obs
