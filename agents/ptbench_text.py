@@ -13,23 +13,10 @@ import json
 from typing import Any
 
 from ptenv.observations import parse_observation
+from ptenv.ptbench import ptbench_prompt
+from ptenv.ptbench_env import ANSWER_FORMAT
 
 from .openai_agent import OpenAIAgent
-
-ANSWER_FORM = "Answer with the platform and the calls, and nothing else: Platform:[func1(param1=value1, param2=value2), func2(...)]."
-
-
-def ptbench_prompt(profile: str | None, platforms: str, tools: str, answer_format: str, now: str | None) -> str:
-    return "\n\n".join(
-        [
-            "You help a user by choosing the platform they would prefer and the function calls that fulfil their request.",
-            f"Current time: {now or 'unknown'}",
-            f"User profile:\n{profile or '(not available)'}",
-            f"Platforms:\n{platforms}",
-            f"Tools (JSON):\n{tools}",
-            answer_format,
-        ]
-    )
 
 
 class PTBenchTextAgent(OpenAIAgent):
@@ -54,7 +41,7 @@ class PTBenchTextAgent(OpenAIAgent):
         kind = obs.get("type")
         if kind == "ptbench":
             system = ptbench_prompt(
-                obs.get("user_profile"), obs["platforms"], obs["tools"], obs.get("answer_format", ANSWER_FORM), obs.get("now")
+                obs.get("user_profile"), obs["platforms"], obs["tools"], obs.get("answer_format", ANSWER_FORMAT), obs.get("now")
             )
         elif kind == "task":
             platforms = "\n".join(f"- {p['name']}: {p['summary']}" for p in obs.get("platforms", []))
@@ -69,7 +56,7 @@ class PTBenchTextAgent(OpenAIAgent):
                 if "__" in t["name"]
             ]
             system = ptbench_prompt(
-                obs.get("user", {}).get("profile"), platforms, json.dumps(tools, ensure_ascii=False), ANSWER_FORM, obs.get("now")
+                obs.get("user", {}).get("profile"), platforms, json.dumps(tools, ensure_ascii=False), ANSWER_FORMAT, obs.get("now")
             )
         else:
             return self._answered

@@ -46,6 +46,20 @@ class PTBenchRecord:
         return GoldAnswer.from_ptbench(self.answer, list(self.query_params), list(self.profile_params))
 
 
+def ptbench_prompt(profile: str | None, platforms: str, tools: str, answer_format: str, now: str | None) -> str:
+    """A system prompt in PTBench's shape: profile, platforms, tools and the required answer form."""
+    return "\n\n".join(
+        [
+            "You help a user by choosing the platform they would prefer and the function calls that fulfil their request.",
+            f"Current time: {now or 'unknown'}",
+            f"User profile:\n{profile or '(not available)'}",
+            f"Platforms:\n{platforms}",
+            f"Tools (JSON):\n{tools}",
+            answer_format,
+        ]
+    )
+
+
 class RecordError(ValueError):
     pass
 

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
 from typing import Any, SupportsFloat
 
 from ptenv.env import BaseTaskEnv
 from ptenv.episode import REWARD_WEIGHTS, gold_answer, reward_terms, user_view
 from ptenv.observations import dumps
 from ptenv.ptbench import PTBenchRecord, prediction_from_text
-from ptenv.scenarios.dataset import ptbench_answer
+from ptenv.scenarios.dataset import ptbench_answer, ptbench_prompt_parts
 from ptenv.scoring import score_record
-from ptenv.tools_registry import Registry
 
 ANSWER_FORMAT = (
     "Answer with the platform and the calls, and nothing else: Platform:[func1(param1=value1, param2=value2), func2(...)]. "
@@ -81,7 +78,7 @@ class PTBenchEnv(BaseTaskEnv):
         if isinstance(task, PTBenchRecord):
             return task
         view = user_view(self._dataset.users[task.user_id], self._registry, task.scenario, self.config.visibility)
-        platforms, tools = _prompt_parts(self._registry, task.scenario)
+        platforms, tools = ptbench_prompt_parts(self._registry, task.scenario)
         answer, qp, pp = ptbench_answer(task, self._registry)
         return PTBenchRecord(0, task.id, view["profile"] or "", platforms, tools, task.query, answer, tuple(qp), tuple(pp), task.now)
 
@@ -138,18 +135,3 @@ class PTBenchEnv(BaseTaskEnv):
             {"type": "scored", "format_ok": record.format, "notes": record.notes if self.debug else [problem] if problem else []}
         )
         return self._last_obs, reward, True, False, info
-
-
-@lru_cache(maxsize=16)
-def _prompt_parts_cached(registry_id: int, scenario: str, registry: Registry) -> tuple[str, str]:
-    sc = registry.scenarios[scenario]
-    platforms = "\n".join(f"- {p.name}: {p.summary}" for p in sc.platforms)
-    tools = [
-        {"platform": t.platform_name, "name": t.api, "description": t.description, "parameters": t.parameters_schema()}
-        for t in registry.tools_for(scenario)
-    ]
-    return platforms, json.dumps(tools, ensure_ascii=False)
-
-
-def _prompt_parts(registry: Registry, scenario: str) -> tuple[str, str]:
-    return _prompt_parts_cached(id(registry), scenario, registry)

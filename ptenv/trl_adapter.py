@@ -16,20 +16,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ptenv.ptbench import ptbench_prompt
 from ptenv.ptbench_env import ONE_SHOT_KINDS, PTBenchEnv
 
 
 def _system(obs: dict[str, Any]) -> str:
-    return "\n\n".join(
-        [
-            "You help a user by choosing the platform they would prefer and the function calls that fulfil their request.",
-            f"Current time: {obs.get('now') or 'unknown'}",
-            f"User profile:\n{obs['user_profile']}",
-            f"Platforms:\n{obs['platforms']}",
-            f"Tools (JSON):\n{obs['tools']}",
-            str(obs["answer_format"]),
-        ]
-    )
+    return ptbench_prompt(obs["user_profile"], obs["platforms"], obs["tools"], str(obs["answer_format"]), obs.get("now"))
 
 
 def grpo_prompts(split: str = "train", dataset: str = "ptenv-v1", limit: int | None = None, **env_kwargs: Any) -> list[dict[str, Any]]:

@@ -95,19 +95,14 @@ class Dataset:
         reg = registry or Registry.default()
         out = []
         for t in self.split(split):
-            sc = reg.scenarios[t.scenario]
-            platforms = "\n".join(f"- {p.name}: {p.summary}" for p in sc.platforms)
-            tools = [
-                {"platform": tool.platform_name, "name": tool.api, "description": tool.description, "parameters": tool.parameters_schema()}
-                for tool in reg.tools_for(sc.id)
-            ]
+            platforms, tools = ptbench_prompt_parts(reg, t.scenario)
             answer, query_params, profile_params = ptbench_answer(t, reg)
             out.append(
                 {
                     "id": t.id,
                     "user_profile": render_profile(self.users[t.user_id], reg, scenarios=[t.scenario]),
                     "platforms": platforms,
-                    "tools": json.dumps(tools, ensure_ascii=False),
+                    "tools": tools,
                     "query": t.query,
                     "answer": answer,
                     "query_params": query_params,
@@ -156,6 +151,24 @@ class Dataset:
             out["gold_execution_errors"] = len(failed)
             out["gold_error_examples"] = (invalid + failed)[:5]
         return out
+
+
+_PROMPT_PARTS: dict[tuple[int, str], tuple[Registry, tuple[str, str]]] = {}
+
+
+def ptbench_prompt_parts(registry: Registry, scenario: str) -> tuple[str, str]:
+    """PTBench's ``platforms`` and ``tools`` texts for a scenario (built once per registry)."""
+    hit = _PROMPT_PARTS.get((id(registry), scenario))
+    if hit is None or hit[0] is not registry:
+        sc = registry.scenarios[scenario]
+        platforms = "\n".join(f"- {p.name}: {p.summary}" for p in sc.platforms)
+        tools = [
+            {"platform": t.platform_name, "name": t.api, "description": t.description, "parameters": t.parameters_schema()}
+            for t in registry.tools_for(scenario)
+        ]
+        hit = (registry, (platforms, json.dumps(tools, ensure_ascii=False)))
+        _PROMPT_PARTS[(id(registry), scenario)] = hit
+    return hit[1]
 
 
 def ptbench_answer(task: Task, registry: Registry) -> tuple[list[Any], list[str], list[str]]:
