@@ -10,7 +10,6 @@ discount, from what it learned about the scenario in general. ``reset`` starts a
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from typing import Any
 
@@ -18,10 +17,9 @@ import numpy as np
 
 from ptenv.observations import parse_observation
 from ptenv.tools_registry import Registry
+from ptenv.user_sim import wanted_platform
 
 from .heuristic import HeuristicAgent
-
-_RATHER = re.compile(r"rather have used (.+?)\.")
 
 
 class SessionLearner(HeuristicAgent):
@@ -55,9 +53,9 @@ class SessionLearner(HeuristicAgent):
         self._last = None
         if last["named"]:  # the user named the platform: nothing learned about preferences
             return
-        ids = [p.id for p in Registry.default().scenarios[last["scenario"]].platforms]
-        m = _RATHER.search(feedback)
-        wanted = last["names"].get(m.group(1)) if m else last["chosen"]
+        sc = Registry.default().scenarios[last["scenario"]]
+        ids = [p.id for p in sc.platforms]
+        wanted = wanted_platform(feedback, sc, last["chosen"])
         if wanted in ids:
             self._counts[(last["scenario"], last["context"])][ids.index(wanted)] += 1
             self._counts[(last["scenario"], "*")][ids.index(wanted)] += 1
@@ -80,6 +78,5 @@ class SessionLearner(HeuristicAgent):
             "context": self._task.get("context"),
             "named": bool(named),
             "chosen": chosen,
-            "names": {p.name: p.id for p in sc.platforms},
         }
         return chosen

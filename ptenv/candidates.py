@@ -16,7 +16,6 @@ session feedback), the stage, and per candidate its platform and how it relates 
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,9 +24,9 @@ import numpy as np
 
 from ptenv.reader import Template, build_args, call_text, match_request, parse_facts, parse_history, situation_phrase, strip_query
 from ptenv.tools_registry import SCENARIOS, Registry, ScenarioSpec
+from ptenv.user_sim import wanted_platform
 
 K = 8
-_RATHER = re.compile(r"rather have used (.+?)\.")
 
 
 @dataclass(frozen=True)
@@ -113,8 +112,7 @@ class CandidateBuilder:
         assert last is not None and sc is not None
         if self.named:  # the user named the platform: nothing learned about preferences
             return
-        m = _RATHER.search(feedback)
-        wanted = {p.name: p.id for p in sc.platforms}.get(m.group(1)) if m else last.platform
+        wanted = wanted_platform(feedback, sc, last.platform)
         if wanted:  # per situation, and pooled over the scenario for situations not seen yet
             self.learned.setdefault((sc.id, self.context), Counter())[wanted] += 1
             self.learned.setdefault((sc.id, "*"), Counter())[wanted] += 1

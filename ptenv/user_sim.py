@@ -46,6 +46,18 @@ _PLATFORM_Q = re.compile(r"\b(platform|app|site|service|website|which one|prefer
 _TRAIT_Q = re.compile(r"\b(care (most )?about|matters?|important|priorit)")
 
 
+_RATHER = re.compile(r"rather have used (.+?)\.")
+
+
+def wanted_platform(feedback: str, scenario: ScenarioSpec, chosen: str | None) -> str | None:
+    """The platform (id) feedback says the user wanted: the one it names ("I'd rather have used
+    X"), else the one chosen (no complaint about the platform). Reads :meth:`ScriptedUser.feedback`."""
+    m = _RATHER.search(feedback)
+    if m is None:
+        return chosen
+    return {p.name: p.id for p in scenario.platforms}.get(m.group(1))
+
+
 @dataclass(frozen=True)
 class Situation:
     """What the user knows while answering: who they are and what they asked for."""
