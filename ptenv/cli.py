@@ -88,6 +88,42 @@ def cmd_data_export(args: argparse.Namespace) -> int:
 _LLM_OPTIONS = ("model", "base_url", "temperature", "max_tokens", "timeout", "max_retries", "api_key_env", "cache_dir")
 
 
+def _add_llm_options(p: argparse.ArgumentParser | Any) -> None:
+    """The options that configure LLM agents and LLM calls (keys come only from the environment)."""
+    p.add_argument("--model", help="model name (e.g. gpt-4o-mini, claude-sonnet-4-5, or your server's model)")
+    p.add_argument("--base-url", help="OpenAI-compatible server (e.g. http://localhost:8000/v1); for anthropic, the server root")
+    p.add_argument("--temperature", type=float)
+    p.add_argument("--max-tokens", type=int)
+    p.add_argument("--timeout", type=float, help="seconds per request (the SDK retries timeouts)")
+    p.add_argument("--max-retries", type=int, help="SDK retries on 429, 5xx and timeouts (with backoff)")
+    p.add_argument("--api-key-env", help="environment variable holding the key (default OPENAI_API_KEY / ANTHROPIC_API_KEY)")
+    p.add_argument("--cache-dir", help="response cache (default .ptenv-cache/llm): a rerun is free and identical")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the response cache")
+
+
+def _add_env_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--env-arg",
+        action="append",
+        metavar="KEY=VALUE",
+        help="extra env kwarg, VALUE as JSON (e.g. --env-arg tasks_per_session=18 --env-arg scenarios='[\"takeout\"]')",
+    )
+
+
+def _env_args(args: argparse.Namespace) -> dict[str, Any]:
+    """``--env-arg KEY=VALUE`` options as env kwargs (VALUE read as JSON, else as a string)."""
+    out: dict[str, Any] = {}
+    for item in args.env_arg or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--env-arg takes KEY=VALUE, got {item!r}")
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key] = raw  # a bare string
+    return out
+
+
 def _llm_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     kwargs = {k: getattr(args, k) for k in _LLM_OPTIONS if getattr(args, k, None) is not None}
     if getattr(args, "no_cache", False):
@@ -110,14 +146,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     env_kwargs: dict[str, Any] = {"dataset": args.dataset}
     if args.visibility:
         env_kwargs["visibility"] = args.visibility
-    for item in args.env_arg or []:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--env-arg takes KEY=VALUE, got {item!r}")
-        try:
-            env_kwargs[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            env_kwargs[key] = raw  # a bare string
+    env_kwargs.update(_env_args(args))
 
     summary = evaluate(
         args.env,
@@ -269,13 +298,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise ValueError(
             "ptenv train trains --agent bandit (numpy) or ppo (the rl extra); the session learner learns online: use ptenv eval"
         )
-    env_kwargs: dict[str, Any] = {"dataset": args.dataset}
-    for item in args.env_arg or []:
-        key, _, raw = item.partition("=")
-        try:
-            env_kwargs[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            env_kwargs[key] = raw
+    env_kwargs: dict[str, Any] = {"dataset": args.dataset, **_env_args(args)}
     trainer = train_bandit if args.agent == "bandit" else train_ppo
     rows = trainer(args.env, args.steps, Path(args.out), seed=args.seed, split=args.split, env_kwargs=env_kwargs, progress=not args.quiet)
     last = rows[-1] if rows else {}
@@ -327,22 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default=DEFAULT_DATASET, choices=sorted(DATASETS))
     p.add_argument("--visibility", choices=["profile", "history", "facts", "hidden"], help="override the env's visibility mode")
     p.add_argument("--episodes", type=int, help="a seeded sample of this many episodes per split (default: all)")
-    p.add_argument(
-        "--env-arg",
-        action="append",
-        metavar="KEY=VALUE",
-        help="extra env kwarg, VALUE as JSON (e.g. --env-arg tasks_per_session=18 --env-arg scenarios='[\"takeout\"]')",
-    )
-    llm = p.add_argument_group("LLM agents (openai, anthropic, ptbench-text); keys come only from environment variables")
-    llm.add_argument("--model", help="model name (e.g. gpt-4o-mini, claude-sonnet-4-5, or your server's model)")
-    llm.add_argument("--base-url", help="OpenAI-compatible server (e.g. http://localhost:8000/v1); for anthropic, the server root")
-    llm.add_argument("--temperature", type=float)
-    llm.add_argument("--max-tokens", type=int)
-    llm.add_argument("--timeout", type=float, help="seconds per request (the SDK retries timeouts)")
-    llm.add_argument("--max-retries", type=int, help="SDK retries on 429, 5xx and timeouts (with backoff)")
-    llm.add_argument("--api-key-env", help="environment variable holding the key (default OPENAI_API_KEY / ANTHROPIC_API_KEY)")
-    llm.add_argument("--cache-dir", help="response cache (default .ptenv-cache/llm): a rerun is free and identical")
-    llm.add_argument("--no-cache", action="store_true", help="do not read or write the response cache")
+    _add_env_arg(p)
+    _add_llm_options(p.add_argument_group("LLM agents (openai, anthropic, ptbench-text); keys come only from environment variables"))
     p.add_argument("--trials", type=int, default=1, help="runs per task; > 1 adds pass^k to the summary")
     p.add_argument("--workers", type=int, default=1, help="parallel processes (results do not depend on it)")
     p.add_argument("--concurrency", type=int, default=1, help="episodes in flight at once in one process, for async (LLM) agents")
@@ -371,13 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--agent", default="ptbench-text")
             p.add_argument("--out", required=True, help="generation.jsonl to write (overwritten)")
             p.add_argument("--seed", type=int, default=0)
-            for opt in ("--model", "--base-url", "--api-key-env", "--cache-dir"):
-                p.add_argument(opt)
-            p.add_argument("--temperature", type=float)
-            p.add_argument("--max-tokens", type=int)
-            p.add_argument("--timeout", type=float)
-            p.add_argument("--max-retries", type=int)
-            p.add_argument("--no-cache", action="store_true")
+            _add_llm_options(p)
         p.set_defaults(func=cmd_ptbench)
 
     p = sub.add_parser("train", help="train the candidate bandit on a numeric id; saves a checkpoint and learning curves")
@@ -386,7 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=20_000)
     p.add_argument("--split", default="train")
     p.add_argument("--dataset", default=DEFAULT_DATASET, choices=sorted(DATASETS))
-    p.add_argument("--env-arg", action="append", metavar="KEY=VALUE")
+    _add_env_arg(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True)
     p.add_argument("--quiet", action="store_true")
@@ -395,15 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("synth", help="LLM-assisted synthesis (optional): paraphrases, users, APIs; every proposal validated")
     p.add_argument("what", choices=["paraphrase", "users", "apis"])
     p.add_argument("--provider", choices=["openai", "anthropic"], default="openai")
-    p.add_argument("--model", default="gpt-4o-mini")
-    p.add_argument("--base-url")
-    p.add_argument("--temperature", type=float, default=0.7)
-    p.add_argument("--max-tokens", type=int)
-    p.add_argument("--timeout", type=float)
-    p.add_argument("--max-retries", type=int)
-    p.add_argument("--api-key-env")
-    p.add_argument("--cache-dir")
-    p.add_argument("--no-cache", action="store_true")
+    _add_llm_options(p)
+    p.set_defaults(model="gpt-4o-mini", temperature=0.7)
     p.add_argument("--dataset", default=DEFAULT_DATASET, choices=sorted(DATASETS), help="paraphrase: the dataset")
     p.add_argument("--split", default="test", help="paraphrase: the split")
     p.add_argument("--scenario", default="takeout", help="apis: the scenario to extend")
