@@ -162,11 +162,19 @@ class _Runner:
         self.agent = agent if agent is not None else load_agent(spec.agent, **spec.agent_kwargs)
         self.envs: dict[str, gym.Env[str, str]] = {}
 
-    def run(self, item: PlanItem) -> dict[str, Any]:
-        split, key, trial = item
+    def env(self, split: str) -> gym.Env[str, str]:
         if split not in self.envs:
             self.envs[split] = gym.make(self.spec.env_id, split=split, **self.spec.env_kwargs)
-        rec = run_episode(self.envs[split], self.agent, key, episode_seed(self.spec.seed, key, trial), self.spec.max_actions)
+        return self.envs[split]
+
+    def run(self, item: PlanItem) -> dict[str, Any]:
+        split, key, trial = item
+        rec = run_episode(self.env(split), self.agent, key, episode_seed(self.spec.seed, key, trial), self.spec.max_actions)
+        return {"split": split, "trial": trial, **rec}
+
+    async def arun(self, item: PlanItem) -> dict[str, Any]:
+        split, key, trial = item
+        rec = await run_episode_async(self.env(split), self.agent, key, episode_seed(self.spec.seed, key, trial), self.spec.max_actions)
         return {"split": split, "trial": trial, **rec}
 
     def close(self) -> None:
@@ -280,18 +288,12 @@ async def _run_concurrently(spec: EvalSpec, todo: list[PlanItem], concurrency: i
         queue.put_nowait(item)
 
     async def slot() -> None:
-        agent = load_agent(spec.agent, **spec.agent_kwargs)
-        envs: dict[str, gym.Env[str, str]] = {}
+        runner = _Runner(spec)
         try:
             while not queue.empty():
-                split, key, trial = queue.get_nowait()
-                if split not in envs:
-                    envs[split] = gym.make(spec.env_id, split=split, **spec.env_kwargs)
-                rec = await run_episode_async(envs[split], agent, key, episode_seed(spec.seed, key, trial), spec.max_actions)
-                finish({"split": split, "trial": trial, **rec})
+                finish(await runner.arun(queue.get_nowait()))
         finally:
-            for e in envs.values():
-                e.close()
+            runner.close()
 
     await asyncio.gather(*(slot() for _ in range(min(concurrency, len(todo)) or 1)))
 
