@@ -157,7 +157,7 @@ def propose_users(n: int, provider: str, config: LLMConfig, seed: int = 0, regis
             uid = f"llm-u{i:03d}"
             rng = random.Random(f"ptenv/llm-user/{seed}/{uid}")
             prefs = {sc.id: make_preference(rng, sc, rng.choice(list(sc.traits))) for sc in reg.scenarios.values()}
-            user = UserProfile(user_id=uid, facts=facts, preferences=prefs, history=make_history(rng, reg, prefs, facts))
+            user = UserProfile(user_id=uid, facts=facts, preferences=prefs, history=make_history(rng, reg, prefs))
             try:
                 tasks = synthesize_user_tasks(reg, user, seed)  # every gold call is executed while made
             except RuntimeError as exc:

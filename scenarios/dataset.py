@@ -194,7 +194,7 @@ def generate(config: DatasetConfig, registry: Registry | None = None) -> Dataset
         urng = random.Random(f"ptenv/{config.seed}/{uid}")
         facts = make_facts(urng, i)
         prefs = {sc.id: make_preference(urng, sc, list(sc.traits)[orders[sc.id][i] % 3]) for sc in scenarios}
-        users.append(UserProfile(user_id=uid, facts=facts, preferences=prefs, history=make_history(urng, reg, prefs, facts)))
+        users.append(UserProfile(user_id=uid, facts=facts, preferences=prefs, history=make_history(urng, reg, prefs)))
     tasks: list[Task] = []
     for u in users:
         tasks.extend(synthesize_user_tasks(reg, u, config.seed))

@@ -140,9 +140,7 @@ def make_preference(rng: random.Random, scenario: ScenarioSpec, default_trait: s
     )
 
 
-def make_history(
-    rng: random.Random, registry: Registry, prefs: dict[str, ScenarioPreference], facts: dict[str, Any]
-) -> tuple[HistoryEvent, ...]:
+def make_history(rng: random.Random, registry: Registry, prefs: dict[str, ScenarioPreference]) -> tuple[HistoryEvent, ...]:
     """Past behaviour consistent with the preferences: 4 default-situation uses per scenario and
     2 per context rule, dated before any task (January-February 2026)."""
     events = []

@@ -150,54 +150,16 @@ def test_a_killed_run_resumes_to_the_same_summary(tmp_path: Path) -> None:
 def test_report_renders_with_plots(tmp_path: Path) -> None:
     from ptenv.report import write_report
 
+    mini = ["--dataset", "ptenv-v1-mini", "--split", "test"]
+    session = ["--env", "ptenv/PersonalSession-v0", "--split", "test_untrained"]
+    plan = [(a, mini) for a in ("oracle", "heuristic", "profile-blind", "random")] + [("learner", session)]
     runs = []
-    for agent in ("oracle", "heuristic", "profile-blind", "random"):
-        d = tmp_path / agent
-        res = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "ptenv",
-                "eval",
-                "--agent",
-                agent,
-                "--dataset",
-                "ptenv-v1-mini",
-                "--split",
-                "test",
-                "--quiet",
-                "--out",
-                str(d),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+    for agent, extra in plan:
+        d = tmp_path / (agent if extra is mini else "session")
+        cmd = [sys.executable, "-m", "ptenv", "eval", "--agent", agent, *extra, "--quiet", "--out", str(d)]
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         assert res.returncode == 0, res.stderr
         runs.append(d)
-    d = tmp_path / "session"
-    res = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ptenv",
-            "eval",
-            "--env",
-            "ptenv/PersonalSession-v0",
-            "--agent",
-            "learner",
-            "--split",
-            "test_untrained",
-            "--quiet",
-            "--out",
-            str(d),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert res.returncode == 0, res.stderr
-    runs.append(d)
     md, page = write_report(runs, tmp_path / "report")
     text = md.read_text()
     for png in ("metrics.png", "scenarios.png", "kinds.png", "learning.png"):
