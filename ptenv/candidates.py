@@ -1,12 +1,18 @@
 """Candidate actions and numeric features, built only from what the agent may see.
 
 :class:`CandidateBuilder` reads each observation text (never the task or its gold) with
-:mod:`ptenv.reader` and offers, at each step, ``K = 8`` candidates: ``finish``, and the request's
-next call on each of the scenario's three platforms, with its profile-derived arguments filled
-from the visible profile and without them (the argument-source choice). After a multi-call
+:mod:`ptenv.reader` and offers, at each step, up to ``K = 9`` candidates: ``finish``, and the
+request's next call on each of the scenario's three platforms, with its profile-derived arguments
+filled from the known profile and without them (the argument-source choice). After a multi-call
 request's first call returns, the candidates are the second call with the id bound from that
 result. Whenever the visible information makes the gold call reachable (the request reads, and
-the profile fields it needs are visible), one candidate is the gold call.
+the profile fields it needs are known), one candidate is the gold call.
+
+When the profile is hidden, two more are offered before the first call: ``lookup`` (read the next
+profile field the request needs with ``get_profile_field``; what it returns is kept for the rest
+of the episode, so a session looks each field up once) and ``ask`` (ask the user which app they
+would use, once per request, unless they named it). Their answers feed the same state as
+session feedback, so an agent can learn *when* asking is worth its cost.
 
 :func:`features` turns the builder's state into a fixed-size vector: the scenario, the situation,
 the named platform, the user's past platform choices (from the visible history, or learned from
@@ -22,22 +28,34 @@ from typing import Any
 
 import numpy as np
 
-from ptenv.reader import Template, build_args, call_text, match_request, parse_facts, parse_history, situation_phrase, strip_query
+from ptenv.builtins import ASK_USER, GET_PROFILE_FIELD
+from ptenv.reader import (
+    Template,
+    build_args,
+    call_text,
+    match_request,
+    parse_facts,
+    parse_history,
+    profile_needs,
+    situation_phrase,
+    strip_query,
+)
 from ptenv.tools_registry import SCENARIOS, Registry, ScenarioSpec
-from ptenv.user_sim import wanted_platform
+from ptenv.user_sim import PLATFORM_QUESTION, told_platform, wanted_platform
 
-K = 8
+K = 9
 
 
 @dataclass(frozen=True)
 class Candidate:
     action: str
-    kind: str  # "finish" | "call"
+    kind: str  # "finish" | "call" | "lookup" | "ask"
     platform: str | None = None
     with_profile: bool = False
 
 
 FINISH = Candidate(json.dumps({"name": "finish"}), "finish")
+ASK = Candidate(json.dumps({"name": ASK_USER, "arguments": {"question": PLATFORM_QUESTION}}), "ask")
 
 
 @dataclass
@@ -52,8 +70,16 @@ class CandidateBuilder:
     now: str = "2026-03-02T10:00"
     facts: dict[str, Any] = field(default_factory=dict)
     history: list[tuple[str, str | None]] = field(default_factory=list)
-    #: Platform ids the user wanted, per (scenario, situation), learned from session feedback.
+    #: Platform ids the user wanted, per (scenario, situation), learned from session feedback
+    #: and from the user's answers; ``(scenario, "*")`` pools a scenario's situations.
     learned: dict[tuple[str, str | None], Counter[str]] = field(default_factory=dict)
+    #: Whether the profile is hidden (look-ups and questions are on offer).
+    hidden: bool = False
+    #: Profile fields read with ``get_profile_field`` (hidden mode; the user is the same all episode).
+    looked_up: dict[str, Any] = field(default_factory=dict)
+    #: Whether this request's user was asked which app to use, and what they said (a platform id).
+    asked: bool = False
+    told: str | None = None
     stage: int = 0  # 0: the first call is next; 1: the second; 2: only finish is left
     bound: dict[str, Any] = field(default_factory=dict)
     chosen: str | None = None
@@ -72,7 +98,9 @@ class CandidateBuilder:
         elif kind == "tool_results":
             results = obs.get("results", [])
             self.last_ok = bool(results) and all(r.get("ok") for r in results)
-            if self._last is not None and self._last.kind == "call" and results:
+            if self._last is not None and self._last.kind in ("ask", "lookup") and results and results[0].get("ok"):
+                self._answered(self._last.kind, results[0].get("output") or {})
+            elif self._last is not None and self._last.kind == "call" and results:
                 r = results[0]
                 if (
                     self.stage == 0
@@ -93,11 +121,14 @@ class CandidateBuilder:
     def _start(self, obs: dict[str, Any]) -> None:
         reg = Registry.default()
         self.scenario = reg.scenarios.get(obs.get("scenario", ""))
-        profile = (obs.get("user") or {}).get("profile") or ""
-        self.facts, self.history = parse_facts(profile), parse_history(profile)
+        user = obs.get("user") or {}
+        self.hidden = user.get("visibility") == "hidden"
+        profile = user.get("profile") or ""
+        self.facts, self.history = (dict(self.looked_up), []) if self.hidden else (parse_facts(profile), parse_history(profile))
         self.now = obs.get("now") or self.now
         self.template, self.texts, self.context, self.named = None, {}, None, None
         self.stage, self.bound, self.chosen, self.last_ok, self._last, self._last_call = 0, {}, None, False, None, None
+        self.asked, self.told = False, None
         if self.scenario is None:
             return
         core, named, context = strip_query(str(obs.get("query", "")), self.scenario)
@@ -113,9 +144,24 @@ class CandidateBuilder:
         if self.named:  # the user named the platform: nothing learned about preferences
             return
         wanted = wanted_platform(feedback, sc, last.platform)
-        if wanted:  # per situation, and pooled over the scenario for situations not seen yet
-            self.learned.setdefault((sc.id, self.context), Counter())[wanted] += 1
-            self.learned.setdefault((sc.id, "*"), Counter())[wanted] += 1
+        if wanted:
+            self._remember(wanted)
+
+    def _remember(self, wanted: str) -> None:
+        """Count a platform the user wanted: per situation, and pooled over the scenario for
+        situations not seen yet."""
+        assert self.scenario is not None
+        self.learned.setdefault((self.scenario.id, self.context), Counter())[wanted] += 1
+        self.learned.setdefault((self.scenario.id, "*"), Counter())[wanted] += 1
+
+    def _answered(self, kind: str, output: dict[str, Any]) -> None:
+        if kind == "lookup" and "field" in output:
+            self.looked_up[str(output["field"])] = output.get("value")
+            self.facts[str(output["field"])] = output.get("value")
+        elif kind == "ask" and self.scenario is not None:
+            self.told = told_platform(str(output.get("answer", "")), self.scenario)
+            if self.told:
+                self._remember(self.told)
 
     def candidates(self) -> list[Candidate]:
         """Up to K candidates; ``finish`` is always first."""
@@ -134,6 +180,12 @@ class CandidateBuilder:
             bare = build_args(api, self.texts, self.now, {}, fixed)
             out.append(Candidate(call_text(p.id, api, full), "call", p.id, with_profile=True))
             out.append(Candidate(call_text(p.id, api, bare), "call", p.id, with_profile=False))
+        if self.hidden and self.stage == 0:
+            missing = [f for f in profile_needs(tpl, self.texts) if f not in self.facts]
+            if missing:
+                out.append(Candidate(json.dumps({"name": GET_PROFILE_FIELD, "arguments": {"field": missing[0]}}), "lookup"))
+            if not self.asked and self.named is None:  # a named platform needs no question
+                out.append(ASK)
         return out[:K]
 
     def choose(self, index: int, cands: list[Candidate]) -> str:
@@ -141,6 +193,8 @@ class CandidateBuilder:
         self._last = cand
         if cand is not None and cand.kind == "call":
             self._last_call = cand
+        elif cand is not None and cand.kind == "ask":
+            self.asked = True
         return cand.action if cand is not None else "(not a valid candidate)"
 
     # -- what the features need ------------------------------------------------------------
@@ -150,8 +204,10 @@ class CandidateBuilder:
         if sc is None:
             return None
         names = {p.name: p.id for p in sc.platforms}
-        if where == "learned":
-            c = self.learned.get((sc.id, self.context)) or self.learned.get((sc.id, "*"))
+        if where in ("learned", "exact"):  # exact: learned in this very situation, not pooled
+            c = self.learned.get((sc.id, self.context))
+            if c is None and where == "learned":
+                c = self.learned.get((sc.id, "*"))
             return c.most_common(1)[0][0] if c else None
         situation = situation_phrase(sc, self.context)
         want = situation if where == "same" else None
@@ -190,6 +246,10 @@ CAND_FEATURES = (
     "default_majority",
     "learned_majority",
     "chosen",
+    "learned_exact",
+    "told",
+    "lookup",
+    "ask",
 )
 F = len(CAND_FEATURES)
 G = 5 + 5 + 4 + 3 + 3 + 3 + 3 + 3 + 1
@@ -209,7 +269,7 @@ def features(b: CandidateBuilder, cands: list[Candidate]) -> np.ndarray:
         v[14:17], v[17:20], v[20:23], v[23:26] = b.shares("same"), b.shares("default"), b.shares("all"), b.shares("learned")
     v[26 + min(b.stage, 2)] = 1.0
     v[29] = float(b.last_ok)
-    maj = {w: b.majority(w) for w in ("same", "default", "learned")}
+    maj = {w: b.majority(w) for w in ("same", "default", "learned", "exact")}
     ids = [p.id for p in sc.platforms] if sc is not None else []
     for i, c in enumerate(cands[:K]):
         row = v[G + i * F : G + (i + 1) * F]
@@ -223,6 +283,10 @@ def features(b: CandidateBuilder, cands: list[Candidate]) -> np.ndarray:
         row[8] = float(c.platform is not None and c.platform == maj["default"])
         row[9] = float(c.platform is not None and c.platform == maj["learned"])
         row[10] = float(c.platform is not None and c.platform == b.chosen)
+        row[11] = float(c.platform is not None and c.platform == maj["exact"])
+        row[12] = float(c.platform is not None and c.platform == b.told)
+        row[13] = float(c.kind == "lookup")
+        row[14] = float(c.kind == "ask")
     return v
 
 

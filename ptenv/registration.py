@@ -16,8 +16,9 @@ _SPECS: dict[str, tuple[str, dict[str, Any]]] = {
     "ptenv/PTBench-v0": ("ptenv.ptbench_env:PTBenchEnv", {}),
     # RL: Discrete candidate actions and a numeric Box observation (ptenv.wrappers)
     "ptenv/PersonalTool-Numeric-v0": ("ptenv.wrappers:make_numeric", {"env_id": "ptenv/PersonalTool-v0", "visibility": "history"}),
-    # facts visible, preferences not: they are learned from the user's feedback within the session
-    "ptenv/PersonalSession-Numeric-v0": ("ptenv.wrappers:make_numeric", {"env_id": "ptenv/PersonalSession-v0", "visibility": "facts"}),
+    # hidden profile, as PersonalSession-v0: candidates include profile look-ups and asking the user;
+    # visibility="facts" leaves feedback as the only source of preferences
+    "ptenv/PersonalSession-Numeric-v0": ("ptenv.wrappers:make_numeric", {"env_id": "ptenv/PersonalSession-v0", "visibility": "hidden"}),
     # an LLM plays the user (PTENV_USER_BASE_URL / OPENAI_API_KEY): not reproducible run to run
     "ptenv/PersonalTool-LLMUser-v0": ("ptenv.env:PersonalToolEnv", {"visibility": "hidden", "sim_user": "openai:gpt-4o-mini"}),
 }

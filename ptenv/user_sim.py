@@ -47,6 +47,9 @@ _TRAIT_Q = re.compile(r"\b(care (most )?about|matters?|important|priorit)")
 
 
 _RATHER = re.compile(r"rather have used (.+?)\.")
+_WOULD_USE = re.compile(r"I'd use (.+?)\.")
+#: A question :meth:`ScriptedUser.reply` answers with the platform for the current request.
+PLATFORM_QUESTION = "Which app would you use for this request?"
 
 
 def wanted_platform(feedback: str, scenario: ScenarioSpec, chosen: str | None) -> str | None:
@@ -56,6 +59,13 @@ def wanted_platform(feedback: str, scenario: ScenarioSpec, chosen: str | None) -
     if m is None:
         return chosen
     return {p.name: p.id for p in scenario.platforms}.get(m.group(1))
+
+
+def told_platform(answer: str, scenario: ScenarioSpec) -> str | None:
+    """The platform (id) an answer to :data:`PLATFORM_QUESTION` names ("For this I'd use X."),
+    else None. Reads :meth:`ScriptedUser.reply`."""
+    m = _WOULD_USE.search(answer)
+    return {p.name: p.id for p in scenario.platforms}.get(m.group(1)) if m else None
 
 
 @dataclass(frozen=True)

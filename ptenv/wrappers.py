@@ -8,8 +8,8 @@
   situation, named platform, the user's past choices, the stage, and per candidate its features.
 
 ``ptenv/PersonalTool-Numeric-v0`` and ``ptenv/PersonalSession-Numeric-v0`` are registered with
-both applied (history visibility for the first, a hidden profile learned from feedback for the
-second).
+both applied (history visibility for the first; for the second a hidden profile, as in
+``PersonalSession-v0``, read through look-ups, questions and the user's feedback).
 """
 
 from __future__ import annotations
@@ -73,10 +73,10 @@ class NumericEnv(gym.Env[np.ndarray, np.int64]):
     environment (so checkers and RL libraries see it as it is, not as a wrapped text env).
 
     ## Action Space
-    ``Discrete(8)``: the candidate to take; ``info["action_mask"]`` marks the real ones.
+    ``Discrete(9)``: the candidate to take; ``info["action_mask"]`` marks the real ones.
 
     ## Observation Space
-    ``Box(0, 1, (118,), float32)``: see :func:`ptenv.candidates.features`.
+    ``Box(0, 1, (165,), float32)``: see :func:`ptenv.candidates.features`.
 
     ## Starting State, Rewards, Episode End, Information
     Those of the wrapped id (``env_id``), plus ``action_mask`` in ``info``.

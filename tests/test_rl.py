@@ -16,6 +16,7 @@ from gymnasium.utils.env_checker import check_env
 import ptenv  # noqa: F401
 from ptenv.candidates import SIZE, CandidateBuilder, K
 from ptenv.episode import EpisodeConfig, TaskEpisode
+from ptenv.observations import dumps
 from ptenv.scenarios import Gold, load_dataset
 from ptenv.tools_registry import Registry
 from ptenv.wrappers import CandidateActions, NumericObservation
@@ -52,14 +53,54 @@ def _candidates(task_episode: TaskEpisode) -> list[str]:
     return [c.action for c in b.candidates()]
 
 
+def _play_hidden(ep: TaskEpisode) -> tuple[CandidateBuilder, list[list[str]]]:
+    """Take every look-up and the question the builder offers in hidden mode, in order; return
+    the builder and the candidate actions seen at each step."""
+    b = CandidateBuilder()
+    b.observe(ep.intro_text())
+    seen = []
+    for _ in range(20):  # at most one look-up per profile field, and one question
+        cands = b.candidates()
+        seen.append([c.action for c in cands])
+        extra = [i for i, c in enumerate(cands) if c.kind in ("lookup", "ask")]
+        if not extra:
+            break
+        payload, _ = ep.act(b.choose(extra[0], cands))
+        b.observe(dumps(payload))
+    return b, seen
+
+
 def test_candidates_are_never_built_from_the_gold() -> None:
     ds, reg = load_dataset("ptenv-v1-mini"), Registry.default()
-    config = EpisodeConfig(visibility="history")
-    for t in ds.split("test"):
-        stripped = t.model_copy(update={"gold": Gold(platform="nowhere", calls=())})
-        a = _candidates(TaskEpisode(t, ds.users[t.user_id], reg, config))
-        b = _candidates(TaskEpisode(stripped, ds.users[t.user_id], reg, config))
-        assert a == b
+    for visibility in ("history", "hidden"):
+        config = EpisodeConfig(visibility=visibility)  # type: ignore[arg-type]
+        for t in ds.split("test"):
+            stripped = t.model_copy(update={"gold": Gold(platform="nowhere", calls=())})
+            user = ds.users[t.user_id]
+            if visibility == "history":
+                assert _candidates(TaskEpisode(t, user, reg, config)) == _candidates(TaskEpisode(stripped, user, reg, config))
+            else:  # through the look-ups and the question too
+                assert _play_hidden(TaskEpisode(t, user, reg, config))[1] == _play_hidden(TaskEpisode(stripped, user, reg, config))[1]
+
+
+def test_hidden_mode_look_ups_and_question_make_the_gold_reachable() -> None:
+    """With the profile hidden, after the offered look-ups the first gold call is a candidate, and
+    the user's answer to the offered question names the gold platform."""
+    ds, reg = load_dataset("ptenv-v1-mini"), Registry.default()
+    config = EpisodeConfig(visibility="hidden")
+    tasks = ds.split("test")
+    asked = 0
+    for t in tasks:
+        b, seen = _play_hidden(TaskEpisode(t, ds.users[t.user_id], reg, config))
+        gold = t.gold.calls[0]
+        actions = [json.loads(a) for a in seen[-1]]
+        assert any(a["name"] == gold.tool and a.get("arguments") == gold.canonical_args() for a in actions), t.id
+        if b.asked:
+            asked += 1
+            assert b.told == t.gold.platform, t.id
+        else:  # no question when the user named the platform
+            assert b.named == t.gold.platform
+    assert asked > len(tasks) // 2
 
 
 def test_the_gold_call_is_a_candidate_whenever_it_is_reachable() -> None:
@@ -96,6 +137,23 @@ def test_the_bandit_learns_from_reward_and_its_checkpoint_evaluates(tmp_path: Pa
         [sys.executable, "-m", "ptenv", "eval", "--agent", str(tmp_path / "nope.npz"), "--episodes", "1"], capture_output=True, text=True
     )
     assert res.returncode == 2 and "cannot load checkpoint" in res.stderr
+
+
+def test_the_bandit_learns_to_look_up_and_ask_in_hidden_sessions(tmp_path: Path) -> None:
+    """On the hidden-profile session id, a short run learns to read the fields it needs and ask which
+    app, and beats profile-blind and the feedback-only learner on held-out users' sessions."""
+    from ptenv.evaluation import evaluate
+    from ptenv.train import train_bandit
+
+    train_bandit("ptenv/PersonalSession-Numeric-v0", 3000, tmp_path, seed=0, env_kwargs={"dataset": "ptenv-v1-mini"}, progress=False)
+    kw = {"dataset": "ptenv-v1-mini", "tasks_per_session": 5}
+    run = {
+        a: evaluate("ptenv/PersonalSession-v0", a, "test_untrained", None, env_kwargs=kw, progress=False)
+        for a in (str(tmp_path / "checkpoint.npz"), "profile-blind", "learner")
+    }
+    trained, blind, learner = (r["metrics"] for r in run.values())
+    assert trained["platforms"] > max(blind["platforms"], learner["platforms"]) + 0.2, (trained, blind, learner)
+    assert trained["profile_params"] > blind["profile_params"] + 0.3
 
 
 @pytest.mark.parametrize("env_id", NUMERIC)
