@@ -11,6 +11,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
+from conftest import need_extra
 from gymnasium.utils.env_checker import check_env
 
 import ptenv  # noqa: F401
@@ -158,13 +159,13 @@ def test_the_bandit_learns_to_look_up_and_ask_in_hidden_sessions(tmp_path: Path)
 
 @pytest.mark.parametrize("env_id", NUMERIC)
 def test_numeric_ids_pass_stable_baselines3_check_env(env_id: str) -> None:
-    sb3_checker = pytest.importorskip("stable_baselines3.common.env_checker", reason="the rl extra is not installed")
+    sb3_checker = need_extra("stable_baselines3.common.env_checker", "rl")
     sb3_checker.check_env(gym.make(env_id, split="test").unwrapped, warn=True)
 
 
 def test_maskable_ppo_learns_to_beat_random_and_profile_blind(tmp_path: Path) -> None:
     """A short seeded MaskablePPO run (sb3-contrib) on the numeric id, evaluated on held-out users."""
-    pytest.importorskip("sb3_contrib", reason="the rl extra is not installed")
+    need_extra("sb3_contrib", "rl")
     from ptenv.evaluation import evaluate
     from ptenv.train import train_ppo
 
