@@ -154,7 +154,7 @@ def test_the_bandit_learns_to_look_up_and_ask_in_hidden_sessions(tmp_path: Path)
     }
     trained, blind, learner = (r["metrics"] for r in run.values())
     assert trained["platforms"] > max(blind["platforms"], learner["platforms"]) + 0.2, (trained, blind, learner)
-    assert trained["profile_params"] > blind["profile_params"] + 0.3
+    assert trained["profile_params"] > blind["profile_params"] + 0.3, (trained, blind)
 
 
 @pytest.mark.parametrize("env_id", NUMERIC)
