@@ -8,12 +8,12 @@ gold through :func:`current_gold`, never through an observation or ``info``.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import gymnasium as gym
 
 from ptenv.scenarios import Gold, Task
+from ptenv.user_sim import told_platform
 
 
 def current_task(env: gym.Env[Any, Any]) -> Task:
@@ -46,9 +46,7 @@ def asking_oracle_actions(env: gym.Env[Any, Any], ask: Any) -> list[str]:
     if not task.platform_named:
         answer = ask("Which platform would you use for this?")
         inner: Any = env.unwrapped
-        names = {p.name: p.id for p in inner._registry.scenarios[task.scenario].platforms}
-        m = re.search(r"use (\w+)", answer)
-        platform = names.get(m.group(1), "?") if m else "?"
+        platform = told_platform(answer, inner._registry.scenarios[task.scenario]) or "?"
     actions = []
     for c in task.gold.calls:
         args = {}
