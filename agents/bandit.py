@@ -1,6 +1,6 @@
 """A numpy policy-gradient learner over candidate actions, trained from reward alone.
 
-The policy is a linear softmax over each candidate's features (:mod:`ptenv.candidates`), plus
+The policy is a linear softmax over each candidate's features (:mod:`ptenv.rl.candidates`), plus
 the candidate-is-``finish`` feature crossed with the stage, so it can learn when to stop. It is
 trained with REINFORCE (episode return minus a running baseline) on ``ptenv/*-Numeric-v0``
 (``ptenv train``), saved as ``.npz``, and evaluated like any agent on the text envs
@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ptenv.candidates import CAND_FEATURES, SIZE, CandidateBuilder, G, K, features
-from ptenv.observations import parse_observation
+from ptenv.core.observations import parse_observation
+from ptenv.rl.candidates import CAND_FEATURES, SIZE, CandidateBuilder, G, K, features
 
 F = len(CAND_FEATURES)
 D = F + 3  # + finish x stage

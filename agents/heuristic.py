@@ -1,7 +1,7 @@
 """Scripted baselines that read requests with the public query templates.
 
 :class:`HeuristicAgent` is the strong scripted baseline. It reads the request with
-:mod:`ptenv.reader` (the scenario's published templates), then:
+:mod:`ptenv.rl.reader` (the scenario's published templates), then:
 
 * platform: the one the query names; otherwise the one this user used in the same situation in
   their history (shown in ``profile``/``history`` modes, searched with ``search_history`` in
@@ -19,8 +19,8 @@ import json
 import random
 from typing import Any
 
-from ptenv.observations import parse_observation
-from ptenv.reader import (
+from ptenv.core.observations import parse_observation
+from ptenv.rl.reader import (
     Template,
     build_args,
     call_text,

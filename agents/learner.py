@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from ptenv.observations import parse_observation
+from ptenv.core.observations import parse_observation
+from ptenv.core.user_sim import wanted_platform
 from ptenv.tools_registry import Registry
-from ptenv.user_sim import wanted_platform
 
 from .heuristic import HeuristicAgent
 

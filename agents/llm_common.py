@@ -1,6 +1,6 @@
 """What the LLM agents share: the provider-neutral conversation loop (observations in, actions
 out, the response cache and usage counts) and the system prompt. Settings, keys and the cache
-itself live in :mod:`ptenv.llm` (the core's LLM-backed user uses them too).
+itself live in :mod:`ptenv.llm.client` (the core's LLM-backed user uses them too).
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ptenv.llm import LLMConfig, ResponseCache, api_key
-from ptenv.observations import parse_observation
+from ptenv.core.observations import parse_observation
+from ptenv.llm.client import LLMConfig, ResponseCache, api_key
 
 __all__ = ["ConversationAgent", "LLMConfig", "ResponseCache", "TaskContext", "Usage", "api_key", "result_texts", "system_prompt"]
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from ptenv.candidates import CandidateBuilder, K, action_mask, features
-from ptenv.observations import parse_observation
+from ptenv.core.observations import parse_observation
+from ptenv.rl.candidates import CandidateBuilder, K, action_mask, features
 
 
 class PPOAgent:

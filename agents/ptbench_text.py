@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ptenv.observations import parse_observation
-from ptenv.ptbench import ptbench_prompt
-from ptenv.ptbench_env import ANSWER_FORMAT
+from ptenv.core.observations import parse_observation
+from ptenv.envs.ptbench_env import ANSWER_FORMAT
+from ptenv.ptbench.files import ptbench_prompt
 
 from .openai_agent import OpenAIAgent
 

@@ -6,7 +6,7 @@ import json
 import random
 from typing import Any
 
-from ptenv.observations import parse_observation
+from ptenv.core.observations import parse_observation
 
 
 class RandomAgent:

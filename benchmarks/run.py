@@ -1,4 +1,4 @@
-"""The benchmarks live in ``ptenv.bench`` so an installed ptenv can run them: ``ptenv bench [--json]``.
+"""The benchmarks live in ``ptenv.evaluation.bench`` so an installed ptenv can run them: ``ptenv bench [--json]``.
 
 This script is the same command for a checkout: ``python benchmarks/run.py [--json]``.
 """

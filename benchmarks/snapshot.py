@@ -130,7 +130,9 @@ def record_digests(data: Path) -> dict[str, str]:
             h.update(json.dumps([obs, info], sort_keys=True).encode())
             parts = [(f, {k: v[0] for k, v in args.items()}) for call in calls for f, args in call.items()]
             if env_id.endswith("PTBench-v0"):
-                actions = [platform + ":[" + ", ".join(f"{f}(" + ", ".join(f"{k}={v!r}" for k, v in a.items()) + ")" for f, a in parts) + "]"]
+                actions = [
+                    platform + ":[" + ", ".join(f"{f}(" + ", ".join(f"{k}={v!r}" for k, v in a.items()) + ")" for f, a in parts) + "]"
+                ]
             else:
                 slug = platform.replace(" ", "_").lower()
                 actions = [json.dumps({"name": f"{slug}__{f}", "arguments": a}) for f, a in parts] + ['{"name": "finish"}']
@@ -151,7 +153,9 @@ def snapshot(episodes: int) -> dict[str, Any]:
         for name, env_args in EVALS:
             for agent in AGENTS:
                 out = Path(tmp) / f"{name.replace('/', '_')}_{agent}"
-                summary = json.loads(_ptenv("eval", "--agent", agent, "--split", "test", "--seed", "0", "--json", "--quiet", "--out", str(out), *env_args))
+                summary = json.loads(
+                    _ptenv("eval", "--agent", agent, "--split", "test", "--seed", "0", "--json", "--quiet", "--out", str(out), *env_args)
+                )
                 snap["eval"][f"{name} {agent}"] = {"summary": summary, "results_sha256": _results_digest(out / "results.jsonl")}
                 print(f"eval {name} {agent}: overall {summary['metrics']['overall']:.4f}", file=sys.stderr)
         data, gen = Path(tmp) / "data.json", Path(tmp) / "generation.jsonl"
@@ -160,7 +164,9 @@ def snapshot(episodes: int) -> dict[str, Any]:
         snap["ptbench_generation_sha256"] = hashlib.sha256(gen.read_bytes()).hexdigest()
         snap["ptbench_export_sha256"] = hashlib.sha256(data.read_bytes()).hexdigest()
         for scorer in ("compat", "strict"):
-            snap[f"ptbench_score_{scorer}"] = json.loads(_ptenv("ptbench", "score", "--data", str(data), "--predictions", str(gen), "--scorer", scorer, "--json"))
+            snap[f"ptbench_score_{scorer}"] = json.loads(
+                _ptenv("ptbench", "score", "--data", str(data), "--predictions", str(gen), "--scorer", scorer, "--json")
+            )
         snap["records_rollouts"] = record_digests(data)
     snap["rollouts"] = rollout_digests(episodes)
     return snap

@@ -9,7 +9,7 @@ import argparse
 from datasets import Dataset
 from trl import GRPOConfig, GRPOTrainer
 
-from ptenv.trl_adapter import PTEnvReward, grpo_prompts
+from ptenv.rl.trl_adapter import PTEnvReward, grpo_prompts
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--model", default="Qwen/Qwen2.5-0.5B-Instruct")

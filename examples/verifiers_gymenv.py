@@ -18,7 +18,7 @@ from typing import Any
 import openai
 import verifiers as vf
 
-from ptenv.verifiers_adapter import gym_env_kwargs
+from ptenv.rl.verifiers_adapter import gym_env_kwargs
 
 
 def load_environment(env_id: str = "ptenv/PersonalTool-v0", **kwargs: Any) -> vf.Environment:

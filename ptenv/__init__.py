@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ptenv.registration import ENV_IDS, register_envs
+from ptenv.envs.registration import ENV_IDS, register_envs
 
 __version__ = "0.1.0"
 
@@ -21,8 +21,8 @@ register_envs()
 
 
 def parse_observation(text: str) -> dict[str, Any]:
-    """An observation's JSON as a dict (see :mod:`ptenv.observations`)."""
-    from ptenv.observations import parse_observation as _parse
+    """An observation's JSON as a dict (see :mod:`ptenv.core.observations`)."""
+    from ptenv.core.observations import parse_observation as _parse
 
     return _parse(text)
 

@@ -134,8 +134,8 @@ def _llm_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_eval(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ptenv.agent import load_agent
-    from ptenv.evaluation import evaluate, format_summary
+    from ptenv.core.agent import load_agent
+    from ptenv.evaluation.runner import evaluate, format_summary
 
     agent_kwargs = _llm_kwargs(args)
     load_agent(args.agent, **agent_kwargs)  # fail early, with a clear message, on an unknown agent
@@ -187,7 +187,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ptenv.report import write_report
+    from ptenv.evaluation.report import write_report
 
     md, page = write_report([Path(r) for r in args.runs], Path(args.out))
     print(f"wrote {md} and {page}")
@@ -195,8 +195,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from ptenv import llm_synthesis as syn
-    from ptenv.llm import LLMConfig
+    from ptenv.llm import synthesis as syn
+    from ptenv.llm.client import LLMConfig
     from ptenv.scenarios.dataset import load_dataset
 
     config = LLMConfig(**{k: v for k, v in _llm_kwargs(args).items() if k in LLMConfig.__dataclass_fields__})
@@ -239,7 +239,7 @@ def _ptbench_inputs(args: argparse.Namespace) -> list[tuple[str, Path, Path | No
 
 
 def cmd_ptbench(args: argparse.Namespace) -> int:
-    from ptenv import ptbench
+    from ptenv.ptbench import files as ptbench
     from ptenv.scoring import COLUMNS, ERRORS
 
     parts = _ptbench_inputs(args)
@@ -254,7 +254,7 @@ def cmd_ptbench(args: argparse.Namespace) -> int:
             print(f"{name}: {len(records)} records read, {len(errors)} refused")
         return 1 if any(e for *_, e in loaded) else 0
     if args.ptbench_command == "predict":
-        from ptenv.agent import load_agent
+        from ptenv.core.agent import load_agent
 
         if len(loaded) != 1:
             raise ValueError("predict takes one --data")
@@ -292,7 +292,7 @@ def cmd_ptbench(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from ptenv.train import train_bandit, train_ppo
+    from ptenv.rl.train import train_bandit, train_ppo
 
     if args.agent not in ("bandit", "ppo"):
         raise ValueError(
@@ -311,7 +311,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from ptenv.bench import run
+    from ptenv.evaluation.bench import run
 
     return run(args)
 
@@ -411,7 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "bench", help="measure the speed and size budgets (import, registry, generation, reset, step, scoring, memory, eval)"
     )
-    from ptenv.bench import add_arguments
+    from ptenv.evaluation.bench import add_arguments
 
     add_arguments(p)
     p.set_defaults(func=cmd_bench)

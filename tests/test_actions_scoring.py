@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from ptenv.actions import MAX_ACTION_CHARS, ActionError, parse_action
-from ptenv.ptbench import prediction_from_text
+from ptenv.core.actions import MAX_ACTION_CHARS, ActionError, parse_action
+from ptenv.ptbench.files import prediction_from_text
 from ptenv.scoring import GoldAnswer, Prediction, aggregate, combine, score_record
 from ptenv.tools_registry import Registry
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ptenv.agent import AGENTS, Agent, AsyncAgent, load_agent
-from ptenv.evaluation import evaluate, pass_hat_k
+from ptenv.core.agent import AGENTS, Agent, AsyncAgent, load_agent
+from ptenv.evaluation.runner import evaluate, pass_hat_k
 
 MINI = {"dataset": "ptenv-v1-mini"}
 
@@ -148,7 +148,7 @@ def test_a_killed_run_resumes_to_the_same_summary(tmp_path: Path) -> None:
 
 
 def test_report_renders_with_plots(tmp_path: Path) -> None:
-    from ptenv.report import write_report
+    from ptenv.evaluation.report import write_report
 
     mini = ["--dataset", "ptenv-v1-mini", "--split", "test"]
     session = ["--env", "ptenv/PersonalSession-v0", "--split", "test_untrained"]

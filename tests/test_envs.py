@@ -12,8 +12,8 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import ptenv
-from ptenv.registration import NONDETERMINISTIC
-from ptenv.testing import current_task, oracle_actions
+from ptenv.envs.registration import NONDETERMINISTIC
+from ptenv.testing.gold import current_task, oracle_actions
 
 #: Text ids. The LLM-user id is tested against the loopback server (tests/test_llm_agents.py),
 #: the numeric ids in tests/test_rl.py.
@@ -165,7 +165,7 @@ def test_oracle_solves_every_task(split: str) -> None:
 
 
 def test_asking_oracle_in_hidden_mode_gets_one_minus_question_costs() -> None:
-    from ptenv.testing import asking_oracle_actions
+    from ptenv.testing.gold import asking_oracle_actions
 
     env = make("ptenv/PersonalTool-Hidden-v0")
     for i in range(len(env.unwrapped.tasks)):
@@ -244,7 +244,7 @@ def _keys(node: Any) -> set[str]:
 def test_fast_observation_encoding_is_byte_identical() -> None:
     """Step observations splice pre-encoded catalogue records; the bytes must equal a plain encode."""
     from ptenv.agents.random_agent import RandomAgent
-    from ptenv.observations import _ENCODER, dumps
+    from ptenv.core.observations import _ENCODER, dumps
 
     env = make("ptenv/PersonalTool-v0", max_steps=50)
     agent = RandomAgent(seed=1, calls_per_task=6)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ptenv.agent import load_agent
-from ptenv.evaluation import evaluate
+from ptenv.core.agent import load_agent
+from ptenv.evaluation.runner import evaluate
 from ptenv.scoring import COLUMNS, ERRORS
 
 

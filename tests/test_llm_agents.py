@@ -1,5 +1,5 @@
 """LLM agents, the LLM-backed user and LLM-assisted synthesis, offline: the REAL openai and
-anthropic SDKs talk HTTP to a loopback server of ours (ptenv.loopback). No SDK object is mocked.
+anthropic SDKs talk HTTP to a loopback server of ours (ptenv.testing.loopback). No SDK object is mocked.
 
 The server's "model" in most tests is an oracle model: it finds the task by the request's query
 and clock, and answers with the gold calls one turn at a time. Through the whole real stack
@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from ptenv.evaluation import evaluate
-from ptenv.loopback import Error, LoopbackLLM, Text, Timeout, ToolCalls
+from ptenv.evaluation.runner import evaluate
 from ptenv.scenarios import Task, load_dataset
+from ptenv.testing.loopback import Error, LoopbackLLM, Text, Timeout, ToolCalls
 
 MINI = "ptenv-v1-mini"
 
@@ -224,8 +224,8 @@ def test_llm_user_answers_through_the_seam_and_its_failure_does_not_crash(srv: L
 
 
 def test_synthesis_accepts_only_what_validates(srv: LoopbackLLM, tmp_path: Path) -> None:
-    from ptenv import llm_synthesis as syn
-    from ptenv.llm import LLMConfig
+    from ptenv.llm.client import LLMConfig
+    from ptenv.llm import synthesis as syn
     from ptenv.tools_registry import Registry
 
     config = LLMConfig(model="m", base_url=srv.openai_base_url, cache_dir=str(tmp_path / "c"))

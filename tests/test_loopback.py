@@ -14,7 +14,7 @@ import anthropic
 import openai
 import pytest
 
-from ptenv.loopback import Error, LoopbackLLM, Text, Timeout, ToolCalls, coerce_reply
+from ptenv.testing.loopback import Error, LoopbackLLM, Text, Timeout, ToolCalls, coerce_reply
 
 MODEL_OA = "gpt-loopback"
 MODEL_AN = "claude-loopback"

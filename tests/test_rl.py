@@ -15,12 +15,12 @@ from conftest import need_extra
 from gymnasium.utils.env_checker import check_env
 
 import ptenv  # noqa: F401
-from ptenv.candidates import SIZE, CandidateBuilder, K
-from ptenv.episode import EpisodeConfig, TaskEpisode
-from ptenv.observations import dumps
+from ptenv.core.observations import dumps
+from ptenv.core.task_episode import EpisodeConfig, TaskEpisode
+from ptenv.rl.candidates import SIZE, CandidateBuilder, K
+from ptenv.rl.wrappers import CandidateActions, NumericObservation
 from ptenv.scenarios import Gold, load_dataset
 from ptenv.tools_registry import Registry
-from ptenv.wrappers import CandidateActions, NumericObservation
 
 NUMERIC = ["ptenv/PersonalTool-Numeric-v0", "ptenv/PersonalSession-Numeric-v0"]
 
@@ -119,8 +119,8 @@ def test_the_gold_call_is_a_candidate_whenever_it_is_reachable() -> None:
 
 def test_the_bandit_learns_from_reward_and_its_checkpoint_evaluates(tmp_path: Path) -> None:
     """A short seeded run on the mini dataset beats random and profile-blind on held-out users."""
-    from ptenv.evaluation import evaluate
-    from ptenv.train import train_bandit
+    from ptenv.evaluation.runner import evaluate
+    from ptenv.rl.train import train_bandit
 
     rows = train_bandit(
         "ptenv/PersonalTool-Numeric-v0", 4000, tmp_path, seed=0, env_kwargs={"dataset": "ptenv-v1-mini"}, block=200, progress=False
@@ -143,8 +143,8 @@ def test_the_bandit_learns_from_reward_and_its_checkpoint_evaluates(tmp_path: Pa
 def test_the_bandit_learns_to_look_up_and_ask_in_hidden_sessions(tmp_path: Path) -> None:
     """On the hidden-profile session id, a short run learns to read the fields it needs and ask which
     app, and beats profile-blind and the feedback-only learner on held-out users' sessions."""
-    from ptenv.evaluation import evaluate
-    from ptenv.train import train_bandit
+    from ptenv.evaluation.runner import evaluate
+    from ptenv.rl.train import train_bandit
 
     train_bandit("ptenv/PersonalSession-Numeric-v0", 3000, tmp_path, seed=0, env_kwargs={"dataset": "ptenv-v1-mini"}, progress=False)
     kw = {"dataset": "ptenv-v1-mini", "tasks_per_session": 5}
@@ -166,8 +166,8 @@ def test_numeric_ids_pass_stable_baselines3_check_env(env_id: str) -> None:
 def test_maskable_ppo_learns_to_beat_random_and_profile_blind(tmp_path: Path) -> None:
     """A short seeded MaskablePPO run (sb3-contrib) on the numeric id, evaluated on held-out users."""
     need_extra("sb3_contrib", "rl")
-    from ptenv.evaluation import evaluate
-    from ptenv.train import train_ppo
+    from ptenv.evaluation.runner import evaluate
+    from ptenv.rl.train import train_ppo
 
     train_ppo("ptenv/PersonalTool-Numeric-v0", 6000, tmp_path, seed=0, progress=False)
     kw = {"dataset": "ptenv-v1", "visibility": "history"}
@@ -183,7 +183,7 @@ def test_maskable_ppo_learns_to_beat_random_and_profile_blind(tmp_path: Path) ->
 def test_trl_grpo_adapter_interface() -> None:
     """The shapes GRPOTrainer uses: a dataset of conversational prompts with extra columns, and a
     reward function called with the completions and those columns as keyword arguments."""
-    from ptenv.trl_adapter import PTEnvReward, grpo_prompts
+    from ptenv.rl.trl_adapter import PTEnvReward, grpo_prompts
 
     rows = grpo_prompts("test_untrained", dataset="ptenv-v1-mini", limit=6)
     assert len(rows) == 6 and all(r["prompt"][0]["role"] == "system" and r["prompt"][1]["role"] == "user" for r in rows)

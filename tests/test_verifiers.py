@@ -12,8 +12,8 @@ from conftest import need_extra
 
 import ptenv  # noqa: F401
 from ptenv.agents.heuristic import HeuristicAgent
-from ptenv.loopback import LoopbackLLM, Text
-from ptenv.verifiers_adapter import SYSTEM_PROMPT, GymEnvAdapter, action_from_reply, gym_env_kwargs
+from ptenv.rl.verifiers_adapter import SYSTEM_PROMPT, GymEnvAdapter, action_from_reply, gym_env_kwargs
+from ptenv.testing.loopback import LoopbackLLM, Text
 
 ENDED = "\nEpisode already ended."
 

@@ -3,7 +3,7 @@
 :class:`TaskEpisode` owns the episode's backend, parses actions, runs tool calls and built-ins,
 keeps the trajectory and the counters, and scores the trajectory at the end
 (:func:`score_trajectory`). Observations are JSON documents (text an LLM reads and a script
-parses with :func:`ptenv.observations.parse_observation`).
+parses with :func:`ptenv.core.observations.parse_observation`).
 
 Hidden means hidden: nothing here puts the gold or a hidden profile value into a payload. Costs
 that depend on the gold (extra calls) are only known, and only charged, at the end.
@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
 
-from ptenv.actions import ActionError, ParsedAction, ParsedCall, parse_action
-from ptenv.builtins import ASK_USER, COSTS, FINISH, GET_PROFILE_FIELD, SEARCH_HISTORY, builtin_tools
-from ptenv.observations import dumps
+from ptenv.core.actions import ActionError, ParsedAction, ParsedCall, parse_action
+from ptenv.core.builtins import ASK_USER, COSTS, FINISH, GET_PROFILE_FIELD, SEARCH_HISTORY, builtin_tools
+from ptenv.core.observations import dumps
+from ptenv.core.user_sim import ScriptedUser, SimulatedUser, Situation
 from ptenv.scenarios import Task, UserProfile, render_profile
 from ptenv.scenarios.dataset import ptbench_answer
 from ptenv.scoring import GoldAnswer, Prediction, RecordScore, Scorer, score_record
 from ptenv.tools_registry import PROFILE_FIELDS, Backend, Registry, ToolKind, ToolSpec
-from ptenv.user_sim import ScriptedUser, SimulatedUser, Situation
 
 Visibility = Literal["profile", "history", "facts", "hidden"]
 #: profile: facts, stated preferences, history (PTBench's setting); history: facts and history;

@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ptenv.ptbench import ptbench_prompt
-from ptenv.ptbench_env import ONE_SHOT_KINDS, PTBenchEnv
+from ptenv.envs.ptbench_env import ONE_SHOT_KINDS, PTBenchEnv
+from ptenv.ptbench.files import ptbench_prompt
 
 
 def _system(obs: dict[str, Any]) -> str:

@@ -45,8 +45,8 @@ AGENTS: dict[str, str] = {
     "ptbench-text": "ptenv.agents.ptbench_text:PTBenchTextAgent",
     "bandit": "ptenv.agents.bandit:CandidateBandit",
     "ppo": "ptenv.agents.ppo_agent:PPOAgent",
-    # TEST-ONLY PRIVILEGE: reads the gold through ptenv.testing (validity ceiling, never a baseline)
-    "oracle": "ptenv.agents.oracle:OracleAgent",
+    # TEST-ONLY PRIVILEGE: reads the gold through ptenv.testing.gold (validity ceiling, never a baseline)
+    "oracle": "ptenv.testing.oracle:OracleAgent",
 }
 
 

@@ -39,7 +39,7 @@ BUDGETS: dict[str, tuple[float, bool]] = {
 
 #: A loopback LLM server in its own process (as a real server would be: no shared GIL), 50 ms a reply.
 SERVER = (
-    "import time\nfrom ptenv.loopback import LoopbackLLM, Text\n"
+    "import time\nfrom ptenv.testing.loopback import LoopbackLLM, Text\n"
     "srv = LoopbackLLM(latency=0.05).start()\nsrv.handler = lambda provider, body: Text('X:[f(a=1)]')\n"
     "print(srv.openai_base_url, flush=True)\ntime.sleep(900)\n"
 )
@@ -70,8 +70,8 @@ def _env_figures() -> dict[str, Any]:
     """Warm, in-process timings of the environment's hot paths (medians of many calls)."""
     import json as _json
 
-    from ptenv.env import PersonalToolEnv
-    from ptenv.testing import oracle_actions
+    from ptenv.envs.base import PersonalToolEnv
+    from ptenv.testing.gold import oracle_actions
 
     env = PersonalToolEnv(split="test", max_steps=10_000)
     n = len(env.tasks)
@@ -131,7 +131,7 @@ def _env_figures() -> dict[str, Any]:
 
 
 def _eval_throughput(workers: int) -> float:
-    from ptenv.evaluation import evaluate
+    from ptenv.evaluation.runner import evaluate
 
     evaluate("ptenv/PersonalTool-v0", "heuristic", "test", None, progress=False)  # warm
     t = time.perf_counter()
@@ -160,7 +160,7 @@ def _memory() -> tuple[float, float]:
 
 def _llm_throughput() -> float:
     """Requests/s of ``ptenv eval --concurrency 16`` (ptbench-text: one request per episode)."""
-    from ptenv.evaluation import evaluate
+    from ptenv.evaluation.runner import evaluate
 
     proc = subprocess.Popen([sys.executable, "-c", SERVER], stdout=subprocess.PIPE, text=True)
     try:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ptenv.actions import ActionError, parse_action
+from ptenv.core.actions import ActionError, parse_action
 from ptenv.scoring import GoldAnswer, Prediction, RecordScore, Scorer, aggregate, combine, score_record
 from ptenv.tools_registry import Registry
 from ptenv.tools_registry.specs import TOOL_SEP
@@ -204,7 +204,7 @@ def score_splits(parts: list[tuple[str, list[PTBenchRecord], list[dict[str, Any]
 
 def predict(records: list[PTBenchRecord], agent: Any, out: str | Path, seed: int = 0) -> int:
     """Run an agent on the records in ``ptenv/PTBench-v0`` and write generation.jsonl (overwritten)."""
-    from ptenv.ptbench_env import PTBenchEnv
+    from ptenv.envs.ptbench_env import PTBenchEnv
 
     env = PTBenchEnv(records=records)
     lines = []

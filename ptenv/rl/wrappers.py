@@ -2,7 +2,7 @@
 
 * :class:`CandidateActions` turns the text action space into ``Discrete(K)``: at each step the
   agent picks one of K candidate tool calls built from what it may see
-  (:mod:`ptenv.candidates`); ``info["action_mask"]`` marks the real ones. An index that is not a
+  (:mod:`ptenv.rl.candidates`); ``info["action_mask"]`` marks the real ones. An index that is not a
   candidate is sent as an unreadable action (penalised like any bad action).
 * :class:`NumericObservation` turns the text observation into a fixed-size ``Box``: scenario,
   situation, named platform, the user's past choices, the stage, and per candidate its features.
@@ -20,7 +20,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.spaces import Box, Discrete
 
-from ptenv.candidates import SIZE, Candidate, CandidateBuilder, K, action_mask, features
+from ptenv.rl.candidates import SIZE, Candidate, CandidateBuilder, K, action_mask, features
 
 
 class CandidateActions(gym.ActionWrapper[str, Any, Any], gym.utils.RecordConstructorArgs):
@@ -76,7 +76,7 @@ class NumericEnv(gym.Env[np.ndarray, np.int64]):
     ``Discrete(9)``: the candidate to take; ``info["action_mask"]`` marks the real ones.
 
     ## Observation Space
-    ``Box(0, 1, (165,), float32)``: see :func:`ptenv.candidates.features`.
+    ``Box(0, 1, (165,), float32)``: see :func:`ptenv.rl.candidates.features`.
 
     ## Starting State, Rewards, Episode End, Information
     Those of the wrapped id (``env_id``), plus ``action_mask`` in ``info``.

@@ -1,7 +1,7 @@
 """Candidate actions and numeric features, built only from what the agent may see.
 
 :class:`CandidateBuilder` reads each observation text (never the task or its gold) with
-:mod:`ptenv.reader` and offers, at each step, up to ``K = 9`` candidates: ``finish``, and the
+:mod:`ptenv.rl.reader` and offers, at each step, up to ``K = 9`` candidates: ``finish``, and the
 request's next call on each of the scenario's three platforms, with its profile-derived arguments
 filled from the known profile and without them (the argument-source choice). After a multi-call
 request's first call returns, the candidates are the second call with the id bound from that
@@ -28,8 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from ptenv.builtins import ASK_USER, GET_PROFILE_FIELD
-from ptenv.reader import (
+from ptenv.core.builtins import ASK_USER, GET_PROFILE_FIELD
+from ptenv.core.user_sim import PLATFORM_QUESTION, told_platform, wanted_platform
+from ptenv.rl.reader import (
     Template,
     build_args,
     call_text,
@@ -41,7 +42,6 @@ from ptenv.reader import (
     strip_query,
 )
 from ptenv.tools_registry import SCENARIOS, Registry, ScenarioSpec
-from ptenv.user_sim import PLATFORM_QUESTION, told_platform, wanted_platform
 
 K = 9
 

@@ -13,7 +13,7 @@ The offline generator stays the default and the benchmark's source; these comman
   only if the spec parses, passes the scenario checker's API rules, its schema suits both providers,
   and the sample call validates and executes on a fresh backend.
 
-Responses are cached (``ptenv.llm``), so a rerun is free and identical. Rejections are reported
+Responses are cached (``ptenv.llm.client``), so a rerun is free and identical. Rejections are reported
 with their reason; nothing is accepted silently.
 """
 
@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ptenv.llm import LLMConfig, ResponseCache, complete
+from ptenv.llm.client import LLMConfig, ResponseCache, complete
 from ptenv.scenarios import Dataset, Task, UserProfile
 from ptenv.scenarios.profiles import make_history, make_preference
 from ptenv.scenarios.synthesis import synthesize_user_tasks

@@ -1,4 +1,4 @@
-"""An LLM-backed simulated user, behind the same seam as :class:`ptenv.user_sim.ScriptedUser`.
+"""An LLM-backed simulated user, behind the same seam as :class:`ptenv.core.user_sim.ScriptedUser`.
 
 The model plays the user from the hidden profile and the current request. It is told what it
 may share (its own details, which platform it would use here and why) and what it must decline
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ptenv.llm import LLMConfig, ResponseCache, complete
-from ptenv.user_sim import ScriptedUser, Situation
+from ptenv.core.user_sim import ScriptedUser, Situation
+from ptenv.llm.client import LLMConfig, ResponseCache, complete
 
 _RULES = (
     "You are a person using apps; an assistant is handling a request for you and asks you a question. "

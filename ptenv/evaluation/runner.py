@@ -31,7 +31,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from ptenv.agent import Agent, load_agent
+from ptenv.core.agent import Agent, load_agent
 from ptenv.scoring import COLUMNS, ERRORS, SHORT_LABELS, aggregate, combine, record_from_dict
 
 #: ``--split test`` evaluates both test splits and weights them by task count (PTBench's overall).

@@ -6,14 +6,14 @@ from typing import Any, SupportsFloat
 
 import gymnasium as gym
 
-from ptenv.episode import EpisodeConfig, EpisodeScore, TaskEpisode
-from ptenv.observations import dumps
-from ptenv.ptbench import PTBenchRecord
-from ptenv.record_episode import RecordEpisode
+from ptenv.core.observations import dumps
+from ptenv.core.record_episode import RecordEpisode
+from ptenv.core.task_episode import EpisodeConfig, EpisodeScore, TaskEpisode
+from ptenv.core.user_sim import ScriptedUser, SimulatedUser
+from ptenv.envs.spaces import UnicodeText
+from ptenv.ptbench.files import PTBenchRecord
 from ptenv.scenarios import TASK_KINDS, Dataset, Task, load_dataset
-from ptenv.spaces import UnicodeText
 from ptenv.tools_registry import Registry
-from ptenv.user_sim import ScriptedUser, SimulatedUser
 
 MAX_OBSERVATION_CHARS = 1_000_000
 MAX_ACTION_CHARS = 20_000
@@ -27,7 +27,7 @@ def make_sim_user(spec: SimulatedUser | str | None) -> SimulatedUser:
     if isinstance(spec, str):
         import os
 
-        from ptenv.llm_user import LLMUser
+        from ptenv.llm.user import LLMUser
 
         return LLMUser.from_spec(spec, base_url=os.environ.get("PTENV_USER_BASE_URL"))
     return spec
@@ -92,7 +92,7 @@ class BaseTaskEnv(gym.Env[str, str]):
         self._task_index = {t.id: i for i, t in enumerate(tasks)}
 
     def _load_records(self) -> None:
-        from ptenv.ptbench import load_records
+        from ptenv.ptbench.files import load_records
 
         src = self._records_source
         assert src is not None
@@ -170,13 +170,13 @@ class PersonalToolEnv(BaseTaskEnv):
     filling arguments the user never said from what it may know about them.
 
     ## Action Space
-    :class:`~ptenv.spaces.UnicodeText`: a JSON tool call ``{"name": ..., "arguments": {...}}`` or a
+    :class:`~ptenv.envs.spaces.UnicodeText`: a JSON tool call ``{"name": ..., "arguments": {...}}`` or a
     list of them, a provider tool-call object, or PTBench's ``Platform:[func(arg=value)]``. Built-ins:
     ``finish`` (always), ``ask_user``, ``get_profile_field``, ``search_history`` (hidden mode). A
     malformed action returns an ``error`` observation and a penalty; it never raises.
 
     ## Observation Space
-    :class:`~ptenv.spaces.UnicodeText`: a JSON document (see :func:`ptenv.parse_observation`). At
+    :class:`~ptenv.envs.spaces.UnicodeText`: a JSON document (see :func:`ptenv.parse_observation`). At
     reset, ``type: "task"`` with the query, the clock (``now``), what the visibility mode shows of
     the user, the platforms and the tools (JSON Schema). After each step, ``type: "tool_results"``
     (or ``"error"``) with each call's output or structured error.

@@ -15,11 +15,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ptenv.actions import ParsedCall
-from ptenv.builtins import FINISH
-from ptenv.episode import INSTRUCTIONS, REWARD_WEIGHTS, EpisodeConfig, EpisodeCore, EpisodeScore, reward_terms
-from ptenv.observations import dumps
-from ptenv.ptbench import PTBenchRecord
+from ptenv.core.actions import ParsedCall
+from ptenv.core.builtins import FINISH
+from ptenv.core.observations import dumps
+from ptenv.core.task_episode import INSTRUCTIONS, REWARD_WEIGHTS, EpisodeConfig, EpisodeCore, EpisodeScore, reward_terms
+from ptenv.ptbench.files import PTBenchRecord
 from ptenv.scoring import Prediction, score_record
 from ptenv.tools_registry.specs import TOOL_SEP
 

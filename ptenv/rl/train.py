@@ -27,7 +27,7 @@ def train_bandit(
     block: int = 200,
     progress: bool = True,
 ) -> list[dict[str, float]]:
-    from ptenv.agent import load_agent
+    from ptenv.core.agent import load_agent
 
     out.mkdir(parents=True, exist_ok=True)
     env = gym.make(env_id, split=split, **(env_kwargs or {}))

@@ -8,7 +8,7 @@ episode's reward is the sum of the step rewards. :func:`gym_env_kwargs` gives ev
 ``vf.GymEnv(...)`` needs::
 
     import verifiers as vf
-    from ptenv.verifiers_adapter import gym_env_kwargs
+    from ptenv.rl.verifiers_adapter import gym_env_kwargs
 
     env = vf.GymEnv(**gym_env_kwargs("ptenv/PersonalTool-v0", eval_split="test_untrained"))
 
@@ -36,7 +36,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from ptenv.actions import ActionError, parse_action
+from ptenv.core.actions import ActionError, parse_action
 
 SYSTEM_PROMPT = (
     "You are an assistant acting for a user through tools. Each user message is an observation of "

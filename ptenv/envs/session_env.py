@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, SupportsFloat
 
-from ptenv.env import BaseTaskEnv
-from ptenv.episode import EpisodeScore, TaskEpisode
-from ptenv.observations import dumps
+from ptenv.core.observations import dumps
+from ptenv.core.task_episode import EpisodeScore, TaskEpisode
+from ptenv.core.user_sim import Situation
+from ptenv.envs.base import BaseTaskEnv
 from ptenv.scenarios import Task
-from ptenv.user_sim import Situation
 
 
 class PersonalSessionEnv(BaseTaskEnv):
@@ -19,7 +19,7 @@ class PersonalSessionEnv(BaseTaskEnv):
     this user's preferences online. By default the profile is hidden.
 
     ## Action Space
-    As :class:`~ptenv.env.PersonalToolEnv`: text tool calls; ``finish`` closes the current request.
+    As :class:`~ptenv.envs.base.PersonalToolEnv`: text tool calls; ``finish`` closes the current request.
 
     ## Observation Space
     JSON text. A new request arrives as ``type: "task"`` with ``task_number``, ``tasks_total`` and

@@ -12,8 +12,8 @@ from typing import Any
 
 import gymnasium as gym
 
+from ptenv.core.user_sim import told_platform
 from ptenv.scenarios import Gold, Task
-from ptenv.user_sim import told_platform
 
 
 def current_task(env: gym.Env[Any, Any]) -> Task:

@@ -1,4 +1,4 @@
-"""The oracle: TEST-ONLY PRIVILEGE. It reads the gold through ``ptenv.testing``, never through
+"""The oracle: TEST-ONLY PRIVILEGE. It reads the gold through ``ptenv.testing.gold``, never through
 observations or ``info``. It exists to prove every task is solvable (validity: oracle = 1.0) and
 to draw the ceiling in reports. Never compare it with agents as if it were one."""
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import gymnasium as gym
 
-from ptenv.observations import parse_observation
-from ptenv.testing import oracle_actions
+from ptenv.core.observations import parse_observation
+from ptenv.testing.gold import oracle_actions
 
 
 class OracleAgent:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, SupportsFloat
 
-from ptenv.env import BaseTaskEnv
-from ptenv.episode import REWARD_WEIGHTS, gold_answer, reward_terms, user_view
-from ptenv.observations import dumps
-from ptenv.ptbench import PTBenchRecord, prediction_from_text
+from ptenv.core.observations import dumps
+from ptenv.core.task_episode import REWARD_WEIGHTS, gold_answer, reward_terms, user_view
+from ptenv.envs.base import BaseTaskEnv
+from ptenv.ptbench.files import PTBenchRecord, prediction_from_text
 from ptenv.scenarios.dataset import ptbench_answer, ptbench_prompt_parts
 from ptenv.scoring import score_record
 
@@ -27,7 +27,7 @@ class PTBenchEnv(BaseTaskEnv):
     Nothing executes; the answer is scored by PTBench's metrics (``compat`` scorer by default).
 
     ## Action Space
-    :class:`~ptenv.spaces.UnicodeText`: the answer text (PTBench form, or JSON tool calls named
+    :class:`~ptenv.envs.spaces.UnicodeText`: the answer text (PTBench form, or JSON tool calls named
     ``platform__api``).
 
     ## Observation Space
