@@ -20,17 +20,7 @@ import random
 from typing import Any
 
 from ptenv.core.observations import parse_observation
-from ptenv.rl.reader import (
-    Template,
-    build_args,
-    call_text,
-    history_platform,
-    match_request,
-    parse_facts,
-    parse_history,
-    profile_needs,
-    strip_query,
-)
+from ptenv.rl.reader import Request, build_args, call_text, read_request
 from ptenv.tools_registry import ApiSpec, Registry
 
 
@@ -43,13 +33,14 @@ class HeuristicAgent:
     def __init__(self, seed: int | None = 0):
         self._rng = random.Random(seed)
         self._pending: list[str] = []
-        self._task: dict[str, Any] = {}
+        self._req = Request(scenario=None, query="")
+        self._chosen = ""
         self._state = "idle"
 
     def reset(self, seed: int | None = None) -> None:
         if seed is not None:
             self._rng = random.Random(seed)
-        self._pending, self._task, self._state = [], {}, "idle"
+        self._pending, self._req, self._state = [], Request(scenario=None, query=""), "idle"
 
     # -- the loop ---------------------------------------------------------------------------
     def act(self, observation: str) -> str:
@@ -65,33 +56,16 @@ class HeuristicAgent:
         return json.dumps({"name": "finish"})
 
     def _start(self, obs: dict[str, Any]) -> None:
-        self._task = {
-            "scenario": obs["scenario"],
-            "query": obs["query"],
-            "now": obs["now"],
-            "profile": obs["user"].get("profile"),
-            "hidden": obs["user"]["visibility"] == "hidden",
-            "facts": parse_facts(obs["user"].get("profile") or ""),
-            "history": parse_history(obs["user"].get("profile") or ""),
-            "platforms": {p["name"]: p["id"] for p in obs["platforms"]},
-        }
+        self._req = req = read_request(obs)
         self._pending = []
-        sc = Registry.default().scenarios[obs["scenario"]]
-        core, named, context = strip_query(obs["query"], sc)
-        self._task["context"] = context
-        match = match_request(core, obs["scenario"], obs["now"])
-        if match is None:  # no template fits: nothing sensible to do
+        if req.scenario is None or req.template is None:  # not a request this reader knows: finish
             self._state = "done"
             return
-        tpl, texts = match
-        self._task["tpl"], self._task["texts"] = tpl, texts
-        self._task["platform"] = self._task["platforms"].get(named) if named else None
-        needs = profile_needs(tpl, texts)
-        if self._task["hidden"] and self.uses_profile:
+        if req.hidden and self.uses_profile:
             # look up what the profile would have shown: the history, and each needed field
             self._state = "looking_up"
-            lookups = [{"name": "search_history", "arguments": {"scenario": obs["scenario"]}}] if self.uses_history else []
-            lookups += [{"name": "get_profile_field", "arguments": {"field": f}} for f in needs]
+            lookups = [{"name": "search_history", "arguments": {"scenario": req.scenario.id}}] if self.uses_history else []
+            lookups += [{"name": "get_profile_field", "arguments": {"field": f}} for f in req.profile_needs()]
             if not lookups:
                 self._issue_first()
                 return
@@ -131,9 +105,10 @@ class HeuristicAgent:
                 continue
             out = res.get("output", {})
             if res["tool"] == "get_profile_field":
-                self._task["facts"][out["field"]] = out["value"]
+                self._req.facts[out["field"]] = out["value"]
             elif res["tool"] == "search_history":
-                self._task["history"] = [(e["platform"], e["situation"]) for e in out["events"] if e["scenario"] == self._task["scenario"]]
+                assert self._req.scenario is not None
+                self._req.history = [(e["platform"], e["situation"]) for e in out["events"] if e["scenario"] == self._req.scenario.id]
             elif self._state == "waiting_first" and res.get("output", {}).get("results"):
                 self._issue_then(res["output"]["results"][0])
                 return
@@ -144,35 +119,36 @@ class HeuristicAgent:
 
     # -- building calls ---------------------------------------------------------------------
     def _platform(self) -> str:
-        if self._task.get("platform"):
-            return str(self._task["platform"])
-        sc = Registry.default().scenarios[self._task["scenario"]]
+        req = self._req
+        assert req.scenario is not None
+        if req.named:
+            return req.named
         if not self.uses_profile:
-            return self._rng.choice([p.id for p in sc.platforms])
-        return history_platform(sc, self._task.get("context"), self._task["history"]) or sc.platforms[0].id
+            return self._rng.choice([p.id for p in req.scenario.platforms])
+        return req.history_platform() or req.scenario.platforms[0].id
 
     def _issue_first(self) -> None:
-        tpl: Template = self._task["tpl"]
-        platform = self._platform()
-        self._task["chosen"] = platform
+        tpl = self._req.template
+        assert tpl is not None
+        platform = self._chosen = self._platform()
         fixed = dict(tpl.chain.first_args) if tpl.chain else {}
         args = self._args(tpl.first, fixed)
         self._pending.append(call_text(platform, tpl.first, args))
         self._state = "waiting_first" if tpl.then is not None else "done"
 
     def _issue_then(self, first_result: dict[str, Any]) -> None:
-        tpl: Template = self._task["tpl"]
-        assert tpl.then is not None and tpl.chain is not None
+        tpl = self._req.template
+        assert tpl is not None and tpl.then is not None and tpl.chain is not None
         fixed = {k: first_result.get(f) for k, f in tpl.chain.bind.items()}
         args = self._args(tpl.then, fixed)
-        self._pending.append(call_text(self._task["chosen"], tpl.then, args))
+        self._pending.append(call_text(self._chosen, tpl.then, args))
         self._state = "done"
 
     def _args(self, api: ApiSpec, fixed: dict[str, Any]) -> dict[str, Any]:
-        texts: dict[tuple[str, str], str] = self._task["texts"]
+        req = self._req
         if self.uses_profile:
-            return build_args(api, texts, self._task["now"], self._task["facts"], fixed)
-        out = build_args(api, texts, self._task["now"], {}, fixed)
+            return build_args(api, req.texts, req.now, req.facts, fixed)
+        out = build_args(api, req.texts, req.now, {}, fixed)
         for p in api.params:  # the call must still go through: a guess, not the user's value
             if p.profile and p.required and p.key not in out:
                 out[p.key] = self._rng.choice(p.enum) if p.enum else (int(p.minimum or 1) if p.type == "integer" else "unknown")

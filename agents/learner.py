@@ -62,21 +62,16 @@ class SessionLearner(HeuristicAgent):
 
     def _start(self, obs: dict[str, Any]) -> None:
         super()._start(obs)
-        self._task["history"] = []  # learned, not looked up
+        self._req.history = []  # learned, not looked up
 
     def _platform(self) -> str:
-        sc = Registry.default().scenarios[self._task["scenario"]]
+        sc, named, context = self._req.scenario, self._req.named, self._req.context
+        assert sc is not None
         ids = [p.id for p in sc.platforms]
-        named = self._task.get("platform")
         if named:
-            chosen = str(named)
+            chosen = named
         else:
-            alpha = 1.0 + self._counts[(sc.id, self._task.get("context"))] + self.pooling * self._counts[(sc.id, "*")]
+            alpha = 1.0 + self._counts[(sc.id, context)] + self.pooling * self._counts[(sc.id, "*")]
             chosen = ids[int(np.argmax(self._np.dirichlet(alpha)))]
-        self._last = {
-            "scenario": sc.id,
-            "context": self._task.get("context"),
-            "named": bool(named),
-            "chosen": chosen,
-        }
+        self._last = {"scenario": sc.id, "context": context, "named": bool(named), "chosen": chosen}
         return chosen

@@ -6,6 +6,7 @@ itself live in :mod:`ptenv.llm.client` (the core's LLM-backed user uses them too
 from __future__ import annotations
 
 import json
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,7 +169,8 @@ class ConversationAgent:
         raise NotImplementedError
 
 
-_ASYNC_CLIENTS: dict[tuple[Any, ...], Any] = {}
+#: Per event loop (and gone with it): the async SDK clients made on it, by provider and settings.
+_ASYNC_CLIENTS: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], Any]] = weakref.WeakKeyDictionary()
 
 
 def shared_async_client(provider: str, kwargs: dict[str, Any]) -> Any:
@@ -176,21 +178,20 @@ def shared_async_client(provider: str, kwargs: dict[str, Any]) -> Any:
     a concurrent evaluation (one connection pool instead of one per episode slot)."""
     import asyncio
 
-    loop = asyncio.get_running_loop()
-    key = (provider, tuple(sorted((k, str(v)) for k, v in kwargs.items())), id(loop))
-    hit = _ASYNC_CLIENTS.get(key)
-    if hit is None or hit[0] is not loop:
+    clients = _ASYNC_CLIENTS.setdefault(asyncio.get_running_loop(), {})
+    key = (provider, tuple(sorted((k, str(v)) for k, v in kwargs.items())))
+    client = clients.get(key)
+    if client is None:
         if provider == "openai":
             import openai
 
-            client: Any = openai.AsyncOpenAI(**kwargs)
+            client = openai.AsyncOpenAI(**kwargs)
         else:
             import anthropic
 
             client = anthropic.AsyncAnthropic(**kwargs)
-        hit = (loop, client)
-        _ASYNC_CLIENTS[key] = hit
-    return hit[1]
+        clients[key] = client
+    return client
 
 
 def result_texts(obs: dict[str, Any], n: int) -> list[tuple[str, bool]]:

@@ -13,8 +13,7 @@ import json
 from typing import Any
 
 from ptenv.core.observations import parse_observation
-from ptenv.envs.ptbench_env import ANSWER_FORMAT
-from ptenv.ptbench.files import ptbench_prompt
+from ptenv.core.records import ANSWER_FORMAT, ptbench_prompt
 
 from .openai_agent import OpenAIAgent
 

@@ -239,7 +239,7 @@ def _ptbench_inputs(args: argparse.Namespace) -> list[tuple[str, Path, Path | No
 
 
 def cmd_ptbench(args: argparse.Namespace) -> int:
-    from ptenv.ptbench import files as ptbench
+    from ptenv import ptbench
     from ptenv.scoring import COLUMNS, ERRORS
 
     parts = _ptbench_inputs(args)

@@ -95,7 +95,7 @@ class Dataset:
         reg = registry or Registry.default()
         out = []
         for t in self.split(split):
-            platforms, tools = ptbench_prompt_parts(reg, t.scenario)
+            platforms, tools = reg.ptbench_prompt_parts(t.scenario)
             answer, query_params, profile_params = ptbench_answer(t, reg)
             out.append(
                 {
@@ -119,7 +119,7 @@ class Dataset:
         reg = registry or Registry.default()
         invalid, failed = [], []
         for t in self.tasks:
-            backend = Backend(reg.scenarios[t.scenario], seed=t.seed, now=t.now)
+            backend = Backend(reg.world(t.scenario), seed=t.seed, now=t.now)
             for call in t.gold.calls:
                 tool = reg.tools[call.tool]
                 for k, arg in call.args.items():  # every accepted alternative must validate
@@ -151,24 +151,6 @@ class Dataset:
             out["gold_execution_errors"] = len(failed)
             out["gold_error_examples"] = (invalid + failed)[:5]
         return out
-
-
-_PROMPT_PARTS: dict[tuple[int, str], tuple[Registry, tuple[str, str]]] = {}
-
-
-def ptbench_prompt_parts(registry: Registry, scenario: str) -> tuple[str, str]:
-    """PTBench's ``platforms`` and ``tools`` texts for a scenario (built once per registry)."""
-    hit = _PROMPT_PARTS.get((id(registry), scenario))
-    if hit is None or hit[0] is not registry:
-        sc = registry.scenarios[scenario]
-        platforms = "\n".join(f"- {p.name}: {p.summary}" for p in sc.platforms)
-        tools = [
-            {"platform": t.platform_name, "name": t.api, "description": t.description, "parameters": t.parameters_schema()}
-            for t in registry.tools_for(scenario)
-        ]
-        hit = (registry, (platforms, json.dumps(tools, ensure_ascii=False)))
-        _PROMPT_PARTS[(id(registry), scenario)] = hit
-    return hit[1]
 
 
 def ptbench_answer(task: Task, registry: Registry) -> tuple[list[Any], list[str], list[str]]:

@@ -167,7 +167,7 @@ def _make_task(registry: Registry, sc: ScenarioSpec, pool: _Pools, user: UserPro
                 tool = registry.tool_for(sc.id, platform, api.key)
                 args = filler.args_for(api, {p.key: tool.arg_name(p) for p in api.params}, {})
                 query, calls = filler.render(), (GoldCall(tool=tool.name, api=tool.api, args=args),)
-                backend = Backend(sc, seed=task_seed, now=now.strftime("%Y-%m-%dT%H:%M"))
+                backend = Backend(registry.world(sc.id), seed=task_seed, now=now.strftime("%Y-%m-%dT%H:%M"))
                 ok, result = backend.call(tool, calls[0].canonical_args())
                 if not ok:  # e.g. cancelling what the initial state has nothing of
                     raise Infeasible(result["error"]["message"])
@@ -216,7 +216,7 @@ def _fill_chain(
     args1 = filler.args_for(first, {p.key: t1.arg_name(p) for p in first.params}, fixed1)
     call1 = GoldCall(tool=t1.name, api=t1.api, args=args1)
     # The bound id is whatever the first call really returns on this task's backend.
-    backend = Backend(sc, seed=task_seed, now=now.strftime("%Y-%m-%dT%H:%M"))
+    backend = Backend(registry.world(sc.id), seed=task_seed, now=now.strftime("%Y-%m-%dT%H:%M"))
     ok, result = backend.call(t1, call1.canonical_args())
     items: list[dict[str, Any]] = result.get("results") or [] if ok else []
     if not items:

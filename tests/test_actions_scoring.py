@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from ptenv.core.actions import MAX_ACTION_CHARS, ActionError, parse_action
-from ptenv.ptbench.files import prediction_from_text
+from ptenv.core.records import prediction_from_text
 from ptenv.scoring import GoldAnswer, Prediction, aggregate, combine, score_record
 from ptenv.tools_registry import Registry
 

@@ -13,6 +13,7 @@ from gymnasium.utils.env_checker import check_env
 
 import ptenv
 from ptenv.envs.registration import NONDETERMINISTIC
+from ptenv.scenarios import load_dataset
 from ptenv.testing.gold import current_task, oracle_actions
 
 #: Text ids. The LLM-user id is tested against the loopback server (tests/test_llm_agents.py),
@@ -147,7 +148,7 @@ def test_visibility_modes_show_what_they_should() -> None:
         env = make("ptenv/PersonalTool-v0", visibility=vis)
         obs, _ = env.reset(seed=5)
         views[vis] = ptenv.parse_observation(obs)["user"]
-        user = env.unwrapped._dataset.users[current_task(env).user_id]
+        user = load_dataset().users[current_task(env).user_id]
     assert user.facts["phone"] in views["profile"]["profile"] and "Past behaviour" in views["profile"]["profile"]
     assert "Stated preferences" not in views["history"]["profile"] and "Past behaviour" in views["history"]["profile"]
     assert views["hidden"]["profile"] is None
@@ -207,7 +208,7 @@ def test_nothing_hidden_leaks_into_observations_or_info() -> None:
             obs, info = env.reset(seed=seed)
             texts = [obs, json.dumps(info, default=str)]
             task = current_task(env)
-            user = env.unwrapped._dataset.users[task.user_id]
+            user = load_dataset().users[task.user_id]
             for action in ['{"name": "nope"}', "bad", '{"name": "finish"}'] * 4:
                 obs, r, term, trunc, info = env.step(action)
                 texts += [obs, json.dumps(info, default=str)]
@@ -252,14 +253,16 @@ def test_fast_observation_encoding_is_byte_identical() -> None:
     for seed in range(40):
         obs, _ = env.reset(seed=seed)
         agent.reset(seed=seed)
-        ep = env.unwrapped._ep
+        ep = env.unwrapped.episode
         for _ in range(8):
             payload, _ = ep.act(agent.act(obs))
             assert dumps(payload) == _ENCODER.encode(payload)
             obs = dumps(payload)
             checked += 1
         # and a catalogue search that surely takes the fast path
-        tools = [t for t in ep.tools.values() if "search" in t.api_key and ep.scenario.api(t.api_key).op.type == "search"]
+        tools = [
+            t for t in ep.registry.tools_for(ep.scenario.id) if "search" in t.api_key and ep.scenario.api(t.api_key).op.type == "search"
+        ]
         payload, _ = ep.act(json.dumps({"name": tools[0].name, "arguments": {}}))
         assert dumps(payload) == _ENCODER.encode(payload)
     assert checked == 320
@@ -271,5 +274,5 @@ def test_profile_views_do_not_leak_across_datasets() -> None:
         env = gym.make("ptenv/PersonalTool-v0", dataset=dataset, split="all")
         task = next(t for t in env.unwrapped.tasks if t.user_id == "u000")
         obs, _ = env.reset(options={"task_id": task.id})
-        phone = env.unwrapped._dataset.users["u000"].facts["phone"]
+        phone = load_dataset(dataset).users["u000"].facts["phone"]
         assert f"- phone: {phone}" in ptenv.parse_observation(obs)["user"]["profile"]

@@ -224,8 +224,8 @@ def test_llm_user_answers_through_the_seam_and_its_failure_does_not_crash(srv: L
 
 
 def test_synthesis_accepts_only_what_validates(srv: LoopbackLLM, tmp_path: Path) -> None:
-    from ptenv.llm.client import LLMConfig
     from ptenv.llm import synthesis as syn
+    from ptenv.llm.client import LLMConfig
     from ptenv.tools_registry import Registry
 
     config = LLMConfig(model="m", base_url=srv.openai_base_url, cache_dir=str(tmp_path / "c"))

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from ptenv.ptbench import files as ptbench
+from ptenv import ptbench
 
 PROFILE = "Name: Li Wei. Lives in Beijing. Phone 138-0000-0000. Prefers the cheapest food delivery."
 PLATFORMS = "Meituan: cheap. Eleme: fast."

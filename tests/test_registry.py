@@ -17,7 +17,7 @@ REG = Registry.default()
 def _primed(scenario: str) -> Backend:
     """A backend where every create API has run once on every platform (so records exist to act on)."""
     sc = REG.scenarios[scenario]
-    be = Backend(sc, seed=3)
+    be = Backend(REG.world(sc.id), seed=3)
     for api in sc.apis:
         if api.op.type == "create":
             for p in sc.platforms:
@@ -60,7 +60,7 @@ def test_no_invalid_schemas() -> None:
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_schemas_are_valid_json_schema_for_openai_and_anthropic(scenario: str) -> None:
-    be = Backend(REG.scenarios[scenario])
+    be = Backend(REG.world(scenario))
     # creates first, as the scenario checker does, so that records to act on exist
     for tool in sorted(REG.tools_for(scenario), key=lambda t: _ORDER[REG.scenarios[scenario].api(t.api_key).op.type]):
         oa = tool.openai_tool()
@@ -136,7 +136,7 @@ def test_id_arguments_that_do_not_exist_are_not_found(scenario: str) -> None:
 
 def test_write_calls_change_state_order_track_cancel() -> None:
     sc = REG.scenarios["takeout"]
-    be = Backend(sc, seed=11, now="2026-03-05T12:00")
+    be = Backend(REG.world(sc.id), seed=11, now="2026-03-05T12:00")
     search = REG.tools["quickbite__search_dishes"]
     ok, res = be.call(search, {"keyword": "curry", "sort_by": "price"})
     assert ok and res["count"] >= 2
@@ -156,7 +156,7 @@ def test_write_calls_change_state_order_track_cancel() -> None:
     # another platform's state is separate, and a fresh episode starts clean
     ok, other = be.call(REG.tools["pennyplate__order_status"], {"order_no": oid})
     assert not ok and other["error"]["code"] == "not_found"
-    ok, fresh = Backend(sc, seed=11).call(REG.tools["quickbite__track_order"], {"order_id": oid})
+    ok, fresh = Backend(REG.world(sc.id), seed=11).call(REG.tools["quickbite__track_order"], {"order_id": oid})
     assert not ok
 
 
@@ -165,7 +165,7 @@ def test_platform_listings_follow_traits() -> None:
     one the best ratings: the trait numbers are true of the catalogue agents will see."""
     for sc in REG.scenarios.values():
         assert set(sc.traits) == {"affordability", "speed", "quality"}, sc.id
-        world = Backend(sc).world
+        world = REG.world(sc.id)
         best = {t: max(sc.platforms, key=lambda p, t=t: p.traits[t]).id for t in sc.traits}
 
         def mean(platform: str, kind: str, sc: ScenarioSpec = sc, world: World = world) -> float:

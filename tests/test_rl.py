@@ -15,11 +15,14 @@ from conftest import need_extra
 from gymnasium.utils.env_checker import check_env
 
 import ptenv  # noqa: F401
+from ptenv.core.episode import EpisodeConfig
 from ptenv.core.observations import dumps
-from ptenv.core.task_episode import EpisodeConfig, TaskEpisode
+from ptenv.core.sources import dataset_source
+from ptenv.core.task_episode import TaskEpisode
 from ptenv.rl.candidates import SIZE, CandidateBuilder, K
 from ptenv.rl.wrappers import CandidateActions, NumericObservation
-from ptenv.scenarios import Gold, load_dataset
+from ptenv.scenarios import Gold, Task, load_dataset
+from ptenv.scoring import GoldAnswer
 from ptenv.tools_registry import Registry
 
 NUMERIC = ["ptenv/PersonalTool-Numeric-v0", "ptenv/PersonalSession-Numeric-v0"]
@@ -48,6 +51,15 @@ def test_wrappers_work_on_any_id(env_id: str) -> None:
             obs, info = env.reset()
 
 
+MINI = dataset_source("ptenv-v1-mini", "test", None, None)
+
+
+def _episode(t: Task, config: EpisodeConfig, gold: GoldAnswer | None = None) -> TaskEpisode:
+    """An episode of any task, even one whose gold was replaced (the real gold is only scored)."""
+    profile = MINI.profile_text(t.user_id, t.scenario, config.visibility)
+    return TaskEpisode(t, MINI.dataset.users[t.user_id], MINI.registry, config, gold or MINI.gold(t.id), profile)
+
+
 def _candidates(task_episode: TaskEpisode) -> list[str]:
     b = CandidateBuilder()
     b.observe(task_episode.intro_text())
@@ -72,27 +84,25 @@ def _play_hidden(ep: TaskEpisode) -> tuple[CandidateBuilder, list[list[str]]]:
 
 
 def test_candidates_are_never_built_from_the_gold() -> None:
-    ds, reg = load_dataset("ptenv-v1-mini"), Registry.default()
+    nowhere = GoldAnswer(platform="nowhere", calls=())
     for visibility in ("history", "hidden"):
         config = EpisodeConfig(visibility=visibility)  # type: ignore[arg-type]
-        for t in ds.split("test"):
+        for t in MINI.tasks:
             stripped = t.model_copy(update={"gold": Gold(platform="nowhere", calls=())})
-            user = ds.users[t.user_id]
             if visibility == "history":
-                assert _candidates(TaskEpisode(t, user, reg, config)) == _candidates(TaskEpisode(stripped, user, reg, config))
+                assert _candidates(_episode(t, config)) == _candidates(_episode(stripped, config, nowhere))
             else:  # through the look-ups and the question too
-                assert _play_hidden(TaskEpisode(t, user, reg, config))[1] == _play_hidden(TaskEpisode(stripped, user, reg, config))[1]
+                assert _play_hidden(_episode(t, config))[1] == _play_hidden(_episode(stripped, config, nowhere))[1]
 
 
 def test_hidden_mode_look_ups_and_question_make_the_gold_reachable() -> None:
     """With the profile hidden, after the offered look-ups the first gold call is a candidate, and
     the user's answer to the offered question names the gold platform."""
-    ds, reg = load_dataset("ptenv-v1-mini"), Registry.default()
     config = EpisodeConfig(visibility="hidden")
-    tasks = ds.split("test")
+    tasks = MINI.tasks
     asked = 0
     for t in tasks:
-        b, seen = _play_hidden(TaskEpisode(t, ds.users[t.user_id], reg, config))
+        b, seen = _play_hidden(_episode(t, config))
         gold = t.gold.calls[0]
         actions = [json.loads(a) for a in seen[-1]]
         assert any(a["name"] == gold.tool and a.get("arguments") == gold.canonical_args() for a in actions), t.id
@@ -106,13 +116,12 @@ def test_hidden_mode_look_ups_and_question_make_the_gold_reachable() -> None:
 
 def test_the_gold_call_is_a_candidate_whenever_it_is_reachable() -> None:
     """With the history visible (facts shown), every request's first gold call is a candidate."""
-    ds, reg = load_dataset("ptenv-v1-mini"), Registry.default()
     config = EpisodeConfig(visibility="history")
     found = 0
-    tasks = ds.split("test")
+    tasks = MINI.tasks
     for t in tasks:
         gold = t.gold.calls[0]
-        actions = [json.loads(a) for a in _candidates(TaskEpisode(t, ds.users[t.user_id], reg, config)) if a != '{"name": "finish"}']
+        actions = [json.loads(a) for a in _candidates(_episode(t, config)) if a != '{"name": "finish"}']
         found += any(a["name"] == gold.tool and a["arguments"] == gold.canonical_args() for a in actions)
     assert found == len(tasks)
 

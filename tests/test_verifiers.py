@@ -77,7 +77,7 @@ def test_gym_env_runs_ptenv_episodes_and_scores_them_as_ptenv_does() -> None:
         assert first["type"] == "task"
     eval_env = GymEnvAdapter(**kw["env_kwargs"])
     eval_env.reset(seed=13)
-    assert eval_env._env is not None and eval_env._env.unwrapped._kwargs["split"] == "test_untrained"  # type: ignore[attr-defined]
+    assert eval_env._env is not None and eval_env._env.unwrapped.split == "test_untrained"  # type: ignore[attr-defined]
 
 
 def test_adapter_routes_seeds_and_plays_whole_episodes() -> None:
@@ -86,7 +86,7 @@ def test_adapter_routes_seeds_and_plays_whole_episodes() -> None:
     env = GymEnvAdapter(**kw["env_kwargs"])
     a, _ = env.reset(seed=4)
     b, _ = env.reset(seed=5)
-    splits = {s: e.unwrapped._kwargs["split"] for s, e in env._envs.items()}  # type: ignore[attr-defined]
+    splits = {s: e.unwrapped.split for s, e in env._envs.items()}  # type: ignore[attr-defined]
     assert splits == {"train": "train", "test_untrained": "test_untrained"}
     assert env.reset(seed=4)[0] == a  # deterministic by seed: GymEnv resets a fresh env per rollout
     with pytest.raises(ValueError, match="together"):

@@ -27,9 +27,19 @@ from .tools import ToolSpec
 Record = dict[str, Any]
 
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-#: id -> JSON text of the shared, read-only catalogue projections (they live as long as the
-#: process's worlds, so their ids stay valid). Observation rendering splices these strings.
-PROJECTED_JSON: dict[int, str] = {}
+
+
+class EncodedRecord(dict[str, Any]):
+    """A shared, read-only catalogue record that carries its own compact JSON text (``json``).
+
+    Search results hand these out instead of fresh dicts: every search would otherwise encode the
+    same records again, so observation encoding splices ``json`` in (same bytes as encoding it)."""
+
+    __slots__ = ("json",)
+
+    def __init__(self, rec: Record):
+        super().__init__(rec)
+        self.json: str = _JSON.encode(rec)
 
 
 def _jitter(*parts: str) -> float:
@@ -43,9 +53,10 @@ def local_to_platform_id(platform: PlatformSpec, local_id: str) -> str:
 
 
 class World:
-    """The static listings of one scenario on each of its platforms (shared, read-only)."""
+    """The static listings of one scenario on each of its platforms (shared, read-only).
 
-    _cache: dict[int, tuple[ScenarioSpec, World]] = {}
+    A :class:`~ptenv.tools_registry.Registry` builds each of its scenarios' worlds once
+    (``registry.world(scenario)``); a spec outside a registry gets one with ``World(spec)``."""
 
     def __init__(self, spec: ScenarioSpec):
         self.spec = spec
@@ -54,7 +65,7 @@ class World:
         #: platform -> collection -> initial records (copied into each episode)
         self.initial: dict[str, dict[str, dict[str, Record]]] = {}
         self._haystacks: dict[tuple[str, str, tuple[str, ...]], dict[int, str]] = {}
-        self._projections: dict[tuple[str, str, tuple[str, ...]], dict[int, Record]] = {}
+        self._projections: dict[tuple[str, str, tuple[str, ...]], dict[int, EncodedRecord]] = {}
         self._text_hits: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], tuple[Record, ...]] = {}
         self.apis: dict[str, ApiSpec] = {a.key: a for a in spec.apis}
         local_ids = {r["id"] for e in spec.entities.values() for r in e.records}
@@ -88,13 +99,9 @@ class World:
                 rec[k] = local_to_platform_id(p, v)
         return rec
 
-    @classmethod
-    def of(cls, spec: ScenarioSpec) -> World:
-        hit = cls._cache.get(id(spec))
-        if hit is None or hit[0] is not spec:
-            hit = (spec, cls(spec))
-            cls._cache[id(spec)] = hit
-        return hit[1]
+    def __reduce__(self) -> tuple[type[World], tuple[ScenarioSpec]]:
+        # derived data: a pickle carries the spec and the world is rebuilt from it (about 1 ms)
+        return (World, (self.spec,))
 
     def text_matches(self, platform: str, name: str, fields: tuple[str, ...], tokens: tuple[str, ...]) -> tuple[Record, ...]:
         """Catalogue records whose ``fields`` contain every token (memoized: search is the hot path)."""
@@ -108,15 +115,14 @@ class World:
             self._text_hits[key] = hit
         return hit
 
-    def projection(self, platform: str, name: str, fields: tuple[str, ...]) -> dict[int, Record]:
-        """Each catalogue record reduced to ``fields``, built once. Treat the dicts as read-only."""
+    def projection(self, platform: str, name: str, fields: tuple[str, ...]) -> dict[int, EncodedRecord]:
+        """Each catalogue record reduced to ``fields`` (by the id of the full record, which this
+        world holds), built and encoded once. Treat them as read-only."""
         key = (platform, name, fields)
         view = self._projections.get(key)
         if view is None:
-            view = {id(r): _project(r, list(fields)) for r in self.catalog[platform][name].values()}
+            view = {id(r): EncodedRecord(_project(r, list(fields))) for r in self.catalog[platform][name].values()}
             self._projections[key] = view
-            for rec in view.values():  # their JSON too: observations splice it instead of re-encoding
-                PROJECTED_JSON[id(rec)] = _JSON.encode(rec)
         return view
 
     def _haystack(self, platform: str, name: str, fields: tuple[str, ...]) -> dict[int, str]:
@@ -147,14 +153,15 @@ def _error(code: str, message: str, field: str | None = None) -> dict[str, Any]:
 
 
 class Backend:
-    """One episode's executable state for one scenario (all three platforms).
+    """One episode's executable state for one scenario (all three platforms), on top of its
+    shared :class:`World` (``registry.world(scenario)``).
 
     ``seed`` offsets the ids of created records; ``now`` (ISO ``YYYY-MM-DDTHH:MM``) stamps them.
     """
 
-    def __init__(self, spec: ScenarioSpec, seed: int = 0, now: str = "2026-03-02T10:00"):
-        self.spec = spec
-        self.world = World.of(spec)
+    def __init__(self, world: World, seed: int = 0, now: str = "2026-03-02T10:00"):
+        self.world = world
+        self.spec = world.spec
         self.now = now
         self._state: dict[str, dict[str, dict[str, Record]]] = {}
         self._next_id = 1000 + (seed % 9000)
@@ -198,16 +205,6 @@ class Backend:
                 err["field"] = names.get(err["field"], err["field"])
             return False, result, checked
         return True, result, checked
-
-    def __getstate__(self) -> dict[str, Any]:
-        # The world is shared and rebuilt from the spec; pickling it with every env would be waste.
-        state = dict(self.__dict__)
-        state.pop("world")
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self.world = World.of(self.spec)
 
     def execute(self, platform: str, api_key: str, args: dict[str, Any]) -> dict[str, Any]:
         """Run an API with canonical, already validated arguments."""

@@ -229,8 +229,9 @@ _ORDER = {"create": 0, "search": 1, "get": 1, "transition": 2, "delete": 3, "cle
 
 def _check_execution(sc: ScenarioSpec, reg: Registry) -> list[str]:
     out = []
+    world = World(sc)  # this spec's own: it may be a file in progress, outside any registry
     for p in sc.platforms:
-        be = Backend(sc, seed=7)
+        be = Backend(world, seed=7)
         for api in sorted(sc.apis, key=lambda a: _ORDER[a.op.type]):
             tool = reg.tool_for(sc.id, p.id, api.key)
             args = _sample_args(sc, be, p.id, api)
@@ -273,7 +274,6 @@ def _check_execution(sc: ScenarioSpec, reg: Registry) -> list[str]:
                     out.append(f"chain {i} on {p.id}: first call {args} finds nothing")
                 elif any(f not in items[0] for f in ch.bind.values()):
                     out.append(f"chain {i} on {p.id}: first result lacks {list(ch.bind.values())}")
-    World._cache.pop(id(sc), None)
     return out
 
 

@@ -1,6 +1,8 @@
 """The registry: every scenario, platform and tool, loaded from ``data/*.json``.
 
-``Registry.default()`` is built once per process (about 10 ms) and shared; it is immutable.
+``Registry.default()`` is built once per process (about 10 ms) and shared; it is immutable. What
+is derived from it (each scenario's :class:`World`, the tool-name index, the tool definitions as
+JSON, PTBench's prompt parts) is built on first use and kept by the registry itself.
 """
 
 from __future__ import annotations
@@ -11,8 +13,11 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from .backend import World
 from .specs import TOOL_NAME_RE, ScenarioSpec
 from .tools import ToolSpec
+
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 #: The scenarios of the built-in world, in their canonical order.
 SCENARIOS: tuple[str, ...] = ("shopping", "takeout", "entertainment", "work", "travel")
@@ -46,6 +51,10 @@ class Registry:
                     self.tools[name] = tool
                     built.append(tool)
             self._by_scenario[sc.id] = tuple(built)
+        self._worlds: dict[str, World] = {}
+        self._indexes: dict[str, dict[str, ToolSpec]] = {}
+        self._definitions: dict[str, tuple[tuple[dict[str, Any], ...], str]] = {}
+        self._ptbench_parts: dict[str, tuple[str, str]] = {}
 
     @classmethod
     def default(cls) -> Registry:
@@ -59,6 +68,79 @@ class Registry:
     def tool_for(self, scenario: str, platform: str, api_key: str) -> ToolSpec:
         api = self.scenarios[scenario].api(api_key)
         return self.tools[ToolSpec.make_name(platform, api.name_on(platform))]
+
+    def world(self, scenario: str) -> World:
+        """The scenario's static listings (built once per registry; backends share it)."""
+        world = self._worlds.get(scenario)
+        if world is None:
+            world = self._worlds[scenario] = World(self.scenarios[scenario])
+        return world
+
+    def tool_index(self, scenario: str) -> dict[str, ToolSpec]:
+        """A scenario's tools by every spelling :meth:`resolve` accepts (built once)."""
+        index = self._indexes.get(scenario)
+        if index is None:
+            index = {}
+            for t in self.tools_for(scenario):
+                index[t.name] = t
+                index[t.name.lower()] = t
+                for alias in (t.platform, t.platform_name.lower()):
+                    index[f"{alias}::{t.api.lower()}"] = t
+                    index[f"{alias}__{t.api.lower()}"] = t
+            self._indexes[scenario] = index
+        return index
+
+    def resolve(self, scenario: str, name: str, platform_hint: str | None = None) -> ToolSpec | str:
+        """A scenario's tool by exact name, ``Platform__api`` in any case, PTBench's
+        ``Platform:[api(...)]`` (``platform_hint`` is the platform), or a bare API name that only
+        one platform uses. Else a message saying why not."""
+        index = self.tool_index(scenario)
+        tool = index.get(name) or index.get(name.lower())
+        if tool is not None:
+            return tool
+        key = name.lower()
+        if platform_hint is not None:
+            tool = index.get(f"{platform_hint.lower()}::{key}")
+            if tool is not None:
+                return tool
+            return f"no tool {name!r} on platform {platform_hint!r} in this scenario"
+        owners = [t for t in index.values() if t.api.lower() == key]
+        if len(owners) == 1:
+            return owners[0]
+        if owners:
+            return f"{name!r} exists on several platforms; name one, e.g. {owners[0].name!r}"
+        return f"no tool named {name!r} here; the tools on offer were listed at the start (names look like {next(iter(index))!r})"
+
+    def tool_definitions(self, scenario: str) -> tuple[dict[str, Any], ...]:
+        """The scenario's tools as definitions (name, description, JSON Schema ``parameters``)."""
+        return self._defs(scenario)[0]
+
+    def tool_definitions_json(self, scenario: str) -> str:
+        """:meth:`tool_definitions` as compact JSON text (a list), encoded once: the 72 schemas
+        are most of the bytes of an episode's first observation."""
+        return self._defs(scenario)[1]
+
+    def _defs(self, scenario: str) -> tuple[tuple[dict[str, Any], ...], str]:
+        hit = self._definitions.get(scenario)
+        if hit is None:
+            defs = tuple(
+                {"name": t.name, "description": t.description, "parameters": t.parameters_schema()} for t in self.tools_for(scenario)
+            )
+            hit = self._definitions[scenario] = (defs, _JSON.encode(list(defs)))
+        return hit
+
+    def ptbench_prompt_parts(self, scenario: str) -> tuple[str, str]:
+        """PTBench's ``platforms`` and ``tools`` texts for a scenario (built once)."""
+        hit = self._ptbench_parts.get(scenario)
+        if hit is None:
+            sc = self.scenarios[scenario]
+            platforms = "\n".join(f"- {p.name}: {p.summary}" for p in sc.platforms)
+            tools = [
+                {"platform": t.platform_name, "name": t.api, "description": t.description, "parameters": t.parameters_schema()}
+                for t in self.tools_for(scenario)
+            ]
+            hit = self._ptbench_parts[scenario] = (platforms, json.dumps(tools, ensure_ascii=False))
+        return hit
 
     def platform_ids(self) -> list[str]:
         return [p.id for sc in self.scenarios.values() for p in sc.platforms]

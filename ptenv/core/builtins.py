@@ -1,75 +1,231 @@
-"""Built-in tools every episode offers besides the scenario's platforms.
+"""The built-in tools every episode offers besides the scenario's platforms, as one typed class.
+
+Each built-in is a documented method of :class:`Builtins`. Beside it, the :func:`builtin`
+decorator declares its arguments (a pydantic model: the JSON Schema agents see is generated from
+it, and arguments are validated against it), where it is offered, and what one use costs:
 
 * ``finish``: always; ends the task.
-* ``ask_user``: hidden mode; a question to the simulated user (costs :data:`COSTS` ``question``).
+* ``ask_user``: hidden mode; a question to the simulated user (costs ``question``).
 * ``get_profile_field`` and ``search_history``: hidden mode; profile look-ups (cost ``lookup``).
 
-In ``profile`` and ``history`` modes the look-ups are not offered: what they would return is
-already in the observation (or, for stated preferences in ``history`` mode, deliberately not).
+In the other modes the look-ups are not offered: what they would return is already in the
+observation (or, for stated preferences in ``history`` mode, deliberately not).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Annotated, Any, Literal
 
-from ptenv.tools_registry import PROFILE_FIELDS
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
+
+from ptenv.core.observations import encode
+from ptenv.core.reward import COSTS, Charge
+from ptenv.core.user_sim import SimulatedUser, Situation
+from ptenv.tools_registry import PROFILE_FIELDS, Registry
+from ptenv.tools_registry.tools import clean_schema
 
 FINISH = "finish"
 ASK_USER = "ask_user"
 GET_PROFILE_FIELD = "get_profile_field"
 SEARCH_HISTORY = "search_history"
-BUILTIN_NAMES = frozenset({FINISH, ASK_USER, GET_PROFILE_FIELD, SEARCH_HISTORY})
-
-#: Per-use costs subtracted from the shaped reward (see docs/environments.md).
-COSTS: dict[str, float] = {
-    "invalid": 0.05,
-    "question": 0.02,
-    "lookup": 0.01,
-    "extra_read": 0.01,
-    "extra_write": 0.1,
-}
 
 
-def _fn(name: str, description: str, props: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    return {
-        "name": name,
-        "description": description,
-        "parameters": {"type": "object", "properties": props, "required": required, "additionalProperties": False},
-    }
+@dataclass(frozen=True)
+class Outcome:
+    """What a built-in did: an ``output`` (it worked) or an ``error``, and the charge it costs."""
+
+    output: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    charge: Charge | None = None
 
 
-def builtin_tools(visibility: str, scenarios: list[str]) -> list[dict[str, Any]]:
-    """Definitions (name, description, JSON Schema parameters) of the built-ins on offer."""
-    tools = [
-        _fn(
-            FINISH,
-            "Call when the user's request is done, or cannot be done. Ends the task.",
-            {"message": {"type": "string", "description": "Optional short note to the user."}},
-            [],
-        )
-    ]
-    if visibility == "hidden":
-        tools += [
-            _fn(
-                ASK_USER,
-                f"Ask the user a question (costs {COSTS['question']} reward). They answer about their own details and which platform they would use; they cannot tell you which tool to call.",
-                {"question": {"type": "string", "description": "The question, in plain words."}},
-                ["question"],
-            ),
-            _fn(
-                GET_PROFILE_FIELD,
-                f"Read one field of the user's profile (costs {COSTS['lookup']} reward).",
-                {"field": {"type": "string", "enum": list(PROFILE_FIELDS), "description": "The profile field to read."}},
-                ["field"],
-            ),
-            _fn(
-                SEARCH_HISTORY,
-                f"Search the user's past behaviour: which platform they used, for what, in which situation (costs {COSTS['lookup']} reward).",
+@dataclass(frozen=True)
+class BuiltinSpec:
+    name: str
+    args: type[BaseModel]
+    #: Offered only when the profile is hidden.
+    hidden_only: bool
+    #: What one successful use costs (a key of the reward model's costs), or None.
+    cost: Charge | None
+    #: The message of an ``invalid_arguments`` error; None: bad arguments are ignored.
+    invalid: str | None
+    method: Callable[..., Outcome]
+
+    def description(self) -> str:
+        doc = " ".join((self.method.__doc__ or "").split())
+        return doc.format(cost=COSTS[self.cost] if self.cost else 0)
+
+
+def builtin(args: type[BaseModel], *, hidden_only: bool = False, cost: Charge | None = None, invalid: str | None = None) -> Any:
+    """Declare a method of :class:`Builtins` a built-in tool."""
+
+    def mark(method: Callable[..., Outcome]) -> Callable[..., Outcome]:
+        method.__builtin__ = (args, hidden_only, cost, invalid)  # type: ignore[attr-defined]
+        return method
+
+    return mark
+
+
+class _Args(BaseModel):
+    # arguments a built-in does not take are ignored, as a person would ignore them
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class FinishArgs(_Args):
+    # finish always ends the task: a note of another type is ignored rather than refused
+    message: Annotated[Any, WithJsonSchema({"type": "string"})] = Field(None, description="Optional short note to the user.")
+
+
+class AskUserArgs(_Args):
+    question: str = Field(description="The question, in plain words.")
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("empty question")
+        return v
+
+
+class GetProfileFieldArgs(_Args):
+    field: Literal[tuple(PROFILE_FIELDS)] = Field(description="The profile field to read.")  # type: ignore[valid-type]
+
+
+class SearchHistoryArgs(_Args):
+    #: The schema's enum is the registry's scenarios (see :meth:`Builtins.definitions`).
+    scenario: str | None = Field(None, description="Only this scenario.")
+    platform: str | None = Field(None, description="Only this platform (id or name).")
+
+
+class Builtins:
+    """The built-in tools of one episode; ``run`` dispatches a call to the method of its name."""
+
+    def __init__(self, situation: Situation, registry: Registry, sim_user: SimulatedUser):
+        self.situation, self.registry, self.sim_user = situation, registry, sim_user
+
+    @builtin(FinishArgs)
+    def finish(self, args: FinishArgs) -> Outcome:
+        """Call when the user's request is done, or cannot be done. Ends the task."""
+        return Outcome(output={"finished": True})
+
+    @builtin(AskUserArgs, hidden_only=True, cost="question", invalid='ask_user needs a "question" string')
+    def ask_user(self, args: AskUserArgs) -> Outcome:
+        """Ask the user a question (costs {cost} reward). They answer about their own details and
+        which platform they would use; they cannot tell you which tool to call."""
+        try:
+            answer = self.sim_user.reply(args.question, self.situation)
+        except Exception as exc:  # an LLM-backed user can fail; the env must not
+            msg = f"the simulated user could not answer ({type(exc).__name__}); try again or go on without"
+            return Outcome(error={"code": "user_unavailable", "message": msg})
+        return Outcome(output={"answer": answer}, charge="question")
+
+    @builtin(GetProfileFieldArgs, hidden_only=True, cost="lookup", invalid=f"field must be one of {', '.join(PROFILE_FIELDS)}")
+    def get_profile_field(self, args: GetProfileFieldArgs) -> Outcome:
+        """Read one field of the user's profile (costs {cost} reward)."""
+        return Outcome(output={"field": args.field, "value": self.situation.user.facts[args.field]}, charge="lookup")
+
+    @builtin(SearchHistoryArgs, hidden_only=True, cost="lookup", invalid="search_history takes a scenario and a platform as strings")
+    def search_history(self, args: SearchHistoryArgs) -> Outcome:
+        """Search the user's past behaviour: which platform they used, for what, in which
+        situation (costs {cost} reward)."""
+        events = []
+        for e in self.situation.user.history:
+            sc = self.registry.scenarios[e.scenario]
+            if args.scenario and e.scenario != args.scenario:
+                continue
+            if args.platform and args.platform.lower() not in (e.platform, sc.platform(e.platform).name.lower()):
+                continue
+            situation_text = next((c.phrases[0] for c in sc.contexts if c.id == e.context), None)
+            events.append(
                 {
-                    "scenario": {"type": "string", "enum": scenarios, "description": "Only this scenario."},
-                    "platform": {"type": "string", "description": "Only this platform (id or name)."},
-                },
-                [],
-            ),
-        ]
-    return tools
+                    "date": e.date,
+                    "scenario": e.scenario,
+                    "platform": sc.platform(e.platform).name,
+                    "action": e.api,
+                    "situation": situation_text,
+                }
+            )
+        return Outcome(output={"events": events}, charge="lookup")
+
+    # -- the table -----------------------------------------------------------------------------
+    def run(self, name: str, arguments: dict[str, Any]) -> Outcome:
+        """Validate the arguments of built-in ``name`` and run it (``name`` is one of :data:`SPECS`)."""
+        spec = SPECS[name]
+        try:
+            args = spec.args.model_validate(arguments)
+        except ValidationError:
+            if spec.invalid is None:
+                args = spec.args()
+            else:
+                return Outcome(error={"code": "invalid_arguments", "message": spec.invalid}, charge="invalid")
+        return spec.method(self, args)
+
+    @staticmethod
+    def names() -> frozenset[str]:
+        """Every built-in's name (offered or not)."""
+        return BUILTIN_NAMES
+
+    @staticmethod
+    def offered(visibility: str) -> frozenset[str]:
+        """Names of the built-ins on offer in a visibility mode."""
+        return _offered(visibility)
+
+    @staticmethod
+    def definitions(visibility: str, scenarios: tuple[str, ...]) -> tuple[dict[str, Any], ...]:
+        """Definitions (name, description, JSON Schema parameters) of the built-ins on offer."""
+        return _definitions(visibility, scenarios)
+
+    @staticmethod
+    def definitions_json(visibility: str, scenarios: tuple[str, ...]) -> str:
+        """:meth:`definitions` as compact JSON text (a list), encoded once."""
+        return _definitions_json(visibility, scenarios)
+
+
+def _collect() -> dict[str, BuiltinSpec]:
+    specs = {}
+    for name, member in vars(Builtins).items():
+        marks = getattr(member, "__builtin__", None)
+        if marks is not None:
+            args, hidden_only, cost, invalid = marks
+            specs[name] = BuiltinSpec(name, args, hidden_only, cost, invalid, member)
+    return specs
+
+
+#: Every built-in, by name, in the order they are offered.
+SPECS: dict[str, BuiltinSpec] = _collect()
+BUILTIN_NAMES = frozenset(SPECS)
+
+
+@cache
+def _offered(visibility: str) -> frozenset[str]:
+    return frozenset(n for n, s in SPECS.items() if visibility == "hidden" or not s.hidden_only)
+
+
+# What a property's JSON Schema says first: its type, then its choices, then its description.
+_PROP_ORDER = ("type", "enum", "description")
+
+
+@cache
+def _definitions(visibility: str, scenarios: tuple[str, ...]) -> tuple[dict[str, Any], ...]:
+    out = []
+    for name in SPECS:
+        if name not in _offered(visibility):
+            continue
+        spec = SPECS[name]
+        schema = clean_schema(spec.args.model_json_schema())
+        props = {}
+        for pname, prop in schema["properties"].items():
+            if spec.args is SearchHistoryArgs and pname == "scenario":
+                prop = {**prop, "type": "string", "enum": list(scenarios)}
+            props[pname] = {k: prop[k] for k in _PROP_ORDER if k in prop} | {k: v for k, v in prop.items() if k not in _PROP_ORDER}
+        parameters = {"type": "object", "properties": props, "required": list(schema.get("required", [])), "additionalProperties": False}
+        out.append({"name": name, "description": spec.description(), "parameters": parameters})
+    return tuple(out)
+
+
+@cache
+def _definitions_json(visibility: str, scenarios: tuple[str, ...]) -> str:
+    return encode(list(_definitions(visibility, scenarios)))

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ptenv.tools_registry.backend import PROJECTED_JSON
+from ptenv.tools_registry.backend import EncodedRecord
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+#: Any JSON value as compact text, unicode kept as is (the encoding of every observation).
+encode = _ENCODER.encode
 
 
 def dumps(payload: dict[str, Any]) -> str:
@@ -23,22 +25,22 @@ def dumps(payload: dict[str, Any]) -> str:
 
 
 def _dumps_tool_results(payload: dict[str, Any]) -> str:
-    """The hot path of every step: catalogue search results are shared records whose JSON is
-    already known, so they are spliced in rather than encoded again. Same bytes as ``encode``
-    (a test checks it)."""
+    """The hot path of every step: catalogue search results are shared records that carry their
+    JSON (:class:`~ptenv.tools_registry.backend.EncodedRecord`), so it is spliced in rather than
+    encoded again. Same bytes as ``encode`` (a test checks it)."""
     if list(payload) != ["type", "step", "results", "steps_left"]:
         return _ENCODER.encode(payload)
     parts = []
     for res in payload["results"]:
         out = res.get("output")
         items = out.get("results") if res.get("ok") is True and len(res) == 3 and isinstance(out, dict) and len(out) == 2 else None
-        if isinstance(items, list) and isinstance(out.get("count"), int) and all(id(x) in PROJECTED_JSON for x in items):
+        if isinstance(items, list) and isinstance(out.get("count"), int) and all(type(x) is EncodedRecord for x in items):
             # an ok call's tool name is a registry name (^[a-zA-Z0-9_-]+$): nothing to escape
             parts.append(
                 '{"tool":"'
                 + res["tool"]
                 + '","ok":true,"output":{"results":['
-                + ",".join([PROJECTED_JSON[id(x)] for x in items])
+                + ",".join([x.json for x in items])
                 + '],"count":'
                 + str(out["count"])
                 + "}}"

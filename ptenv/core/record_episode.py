@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from ptenv.core.actions import ParsedCall
 from ptenv.core.builtins import FINISH
+from ptenv.core.episode import INSTRUCTIONS, EpisodeConfig, EpisodeCore, TaskInfo
 from ptenv.core.observations import dumps
-from ptenv.core.task_episode import INSTRUCTIONS, REWARD_WEIGHTS, EpisodeConfig, EpisodeCore, EpisodeScore, reward_terms
-from ptenv.ptbench.files import PTBenchRecord
+from ptenv.core.records import PTBenchRecord
+from ptenv.core.reward import EpisodeScore
 from ptenv.scoring import Prediction, score_record
 from ptenv.tools_registry.specs import TOOL_SEP
 
@@ -30,22 +30,13 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_-]", "", name.replace(" ", "_")).lower() or "platform"
 
 
-@dataclass
-class _TaskView:
-    """What the env's info reads of a task (id, scenario, kind), for a record."""
-
-    id: str
-    scenario: str = "ptbench"
-    kind: str | None = None
-
-
 class RecordEpisode(EpisodeCore):
     def __init__(self, record: PTBenchRecord, config: EpisodeConfig):
         if config.visibility != "profile":
             raise ValueError("PTBench records carry a profile: use visibility='profile'")
         super().__init__(config)
         self.record = record
-        self.task = _TaskView(record.id)
+        self.info = TaskInfo(record.id, "ptbench", None)
         self.tools, self.platforms = self._tools(record.tools)
         self.calls: list[tuple[str | None, str, dict[str, Any]]] = []
 
@@ -109,16 +100,13 @@ class RecordEpisode(EpisodeCore):
             slug, _, name = name.partition(TOOL_SEP)
             platform = self.platforms.get(slug.lower(), slug)
         self.calls.append((platform, name, dict(call.arguments)))
-        self.counts["tool_calls"] += 1
+        self.ledger.counts["tool_calls"] += 1
         return {"tool": call.name, "ok": True, "output": {"recorded": True, "note": _NOTE}}
+
+    def debug_gold(self) -> Any:
+        return self.record.answer
 
     def score(self) -> EpisodeScore:
         platform = self.calls[-1][0] if self.calls else None
         pred = Prediction(platform=platform, calls=tuple((f, a) for _, f, a in self.calls))
-        record = score_record(pred, self.record.gold, self.config.scorer)
-        terms = reward_terms(record)
-        penalties = {**self.step_penalties, "extra_read": 0.0, "extra_write": 0.0}
-        if self.config.reward_mode == "sparse":
-            return EpisodeScore(record, terms, penalties, terms["success"], terms["success"])
-        terminal = sum(REWARD_WEIGHTS[k] * v for k, v in terms.items())
-        return EpisodeScore(record, terms, penalties, terminal, terminal - sum(self.step_penalties.values()))
+        return self.reward.score(score_record(pred, self.record.gold, self.config.scorer), self.ledger.penalties)

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from typing import Any, SupportsFloat
 
+from ptenv.core.episode import TaskInfo
 from ptenv.core.observations import dumps
-from ptenv.core.task_episode import REWARD_WEIGHTS, gold_answer, reward_terms, user_view
+from ptenv.core.records import ANSWER_FORMAT, ONE_SHOT_KINDS, PTBenchRecord, prediction_from_text
 from ptenv.envs.base import BaseTaskEnv
-from ptenv.ptbench.files import PTBenchRecord, prediction_from_text
-from ptenv.scenarios.dataset import ptbench_answer, ptbench_prompt_parts
 from ptenv.scoring import score_record
-
-ANSWER_FORMAT = (
-    "Answer with the platform and the calls, and nothing else: Platform:[func1(param1=value1, param2=value2), func2(...)]. "
-    "Use the platform's name and its own function names; quote strings."
-)
-#: Multi-call tasks need a previous call's result, which a one-shot answer cannot see.
-ONE_SHOT_KINDS = ("tool_preference", "preference_and_profile", "profile_dependent", "explicit_platform")
+from ptenv.tools_registry import Registry
 
 
 class PTBenchEnv(BaseTaskEnv):
@@ -70,22 +63,13 @@ class PTBenchEnv(BaseTaskEnv):
         if visibility == "hidden":
             raise ValueError("PTBench-v0 is one-shot: the profile must be visible ('profile' or 'history')")
         super().__init__(scorer=scorer, reward_mode=reward_mode, visibility=visibility, kinds=kinds, records=records, **kwargs)
-        self._current: PTBenchRecord | None = None
+        self._current: tuple[TaskInfo, PTBenchRecord] | None = None
         self._done = False
-
-    def _record_for(self, task: Any) -> PTBenchRecord:
-        """A dataset task in PTBench's shape (imported records already are)."""
-        if isinstance(task, PTBenchRecord):
-            return task
-        view = user_view(self._dataset.users[task.user_id], self._registry, task.scenario, self.config.visibility)
-        platforms, tools = ptbench_prompt_parts(self._registry, task.scenario)
-        answer, qp, pp = ptbench_answer(task, self._registry)
-        return PTBenchRecord(0, task.id, view["profile"] or "", platforms, tools, task.query, answer, tuple(qp), tuple(pp), task.now)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
         super().reset(seed=seed)
-        task = self._pick(options)
-        rec = self._current = self._record_for(task)
+        key = self._pick(options)
+        task, rec = self._current = self.source.info(key), self.source.one_shot(key, self.config.visibility)
         self._done = False
         self._last_obs = dumps(
             {
@@ -99,34 +83,30 @@ class PTBenchEnv(BaseTaskEnv):
                 "answer_format": ANSWER_FORMAT,
             }
         )
-        info: dict[str, Any] = {"task_id": rec.id, "scenario": getattr(task, "scenario", "ptbench")}
+        info: dict[str, Any] = {"task_id": task.id, "scenario": task.scenario}
         if self.debug:
             info["gold"] = rec.answer
         return self._last_obs, info
 
     def step(self, action: str) -> tuple[str, SupportsFloat, bool, bool, dict[str, Any]]:
-        rec = self._current
-        if rec is None:
+        if self._current is None:
             raise RuntimeError("call reset() before step()")
-        task = self._tasks[self._task_index[rec.id]]
-        scenario = getattr(task, "scenario", "ptbench")
+        task, rec = self._current
         if self._done:
             self._last_obs = dumps({"type": "error", "error": "the episode is over; call reset()"})
-            return self._last_obs, 0.0, True, False, {"task_id": rec.id, "scenario": scenario}
+            return self._last_obs, 0.0, True, False, {"task_id": task.id, "scenario": task.scenario}
         self._done = True
-        gold = gold_answer(task, self._registry) if not isinstance(task, PTBenchRecord) else rec.gold
-        pred, problem = prediction_from_text(action, self._registry)
-        record = score_record(pred, gold, self.config.scorer)
+        pred, problem = prediction_from_text(action, Registry.default())
+        record = score_record(pred, rec.gold, self.config.scorer)
         if problem:
             record.notes.insert(0, problem)
-        terms = reward_terms(record)
-        reward = terms["success"] if self.config.reward_mode == "sparse" else sum(REWARD_WEIGHTS[k] * v for k, v in terms.items())
+        score = self.config.reward.score(record, {})
         info: dict[str, Any] = {
-            "task_id": rec.id,
-            "scenario": scenario,
-            "kind": getattr(task, "kind", None),
+            "task_id": task.id,
+            "scenario": task.scenario,
+            "kind": task.kind,
             "success": record.overall,
-            "reward_terms": {**terms, "total": reward},
+            "reward_terms": {**score.terms, "total": score.total},
             "metrics": record.as_dict(notes=self.debug),
         }
         if self.debug:
@@ -134,4 +114,4 @@ class PTBenchEnv(BaseTaskEnv):
         self._last_obs = dumps(
             {"type": "scored", "format_ok": record.format, "notes": record.notes if self.debug else [problem] if problem else []}
         )
-        return self._last_obs, reward, True, False, info
+        return self._last_obs, score.total, True, False, info

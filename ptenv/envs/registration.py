@@ -8,10 +8,10 @@ import gymnasium as gym
 
 #: id -> (entry point, default kwargs)
 _SPECS: dict[str, tuple[str, dict[str, Any]]] = {
-    "ptenv/PersonalTool-v0": ("ptenv.envs.base:PersonalToolEnv", {}),
-    "ptenv/PersonalTool-Profile-v0": ("ptenv.envs.base:PersonalToolEnv", {"visibility": "profile"}),
-    "ptenv/PersonalTool-History-v0": ("ptenv.envs.base:PersonalToolEnv", {"visibility": "history"}),
-    "ptenv/PersonalTool-Hidden-v0": ("ptenv.envs.base:PersonalToolEnv", {"visibility": "hidden"}),
+    "ptenv/PersonalTool-v0": ("ptenv.envs.tool_env:PersonalToolEnv", {}),
+    "ptenv/PersonalTool-Profile-v0": ("ptenv.envs.tool_env:PersonalToolEnv", {"visibility": "profile"}),
+    "ptenv/PersonalTool-History-v0": ("ptenv.envs.tool_env:PersonalToolEnv", {"visibility": "history"}),
+    "ptenv/PersonalTool-Hidden-v0": ("ptenv.envs.tool_env:PersonalToolEnv", {"visibility": "hidden"}),
     "ptenv/PersonalSession-v0": ("ptenv.envs.session_env:PersonalSessionEnv", {}),
     "ptenv/PTBench-v0": ("ptenv.envs.ptbench_env:PTBenchEnv", {}),
     # RL: Discrete candidate actions and a numeric Box observation (ptenv.rl.wrappers)
@@ -20,7 +20,7 @@ _SPECS: dict[str, tuple[str, dict[str, Any]]] = {
     # visibility="facts" leaves feedback as the only source of preferences
     "ptenv/PersonalSession-Numeric-v0": ("ptenv.rl.wrappers:make_numeric", {"env_id": "ptenv/PersonalSession-v0", "visibility": "hidden"}),
     # an LLM plays the user (PTENV_USER_BASE_URL / OPENAI_API_KEY): not reproducible run to run
-    "ptenv/PersonalTool-LLMUser-v0": ("ptenv.envs.base:PersonalToolEnv", {"visibility": "hidden", "sim_user": "openai:gpt-4o-mini"}),
+    "ptenv/PersonalTool-LLMUser-v0": ("ptenv.envs.tool_env:PersonalToolEnv", {"visibility": "hidden", "sim_user": "openai:gpt-4o-mini"}),
 }
 NONDETERMINISTIC = frozenset({"ptenv/PersonalTool-LLMUser-v0"})
 ENV_IDS: tuple[str, ...] = tuple(_SPECS)

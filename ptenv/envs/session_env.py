@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any, SupportsFloat
 
 from ptenv.core.observations import dumps
-from ptenv.core.task_episode import EpisodeScore, TaskEpisode
+from ptenv.core.reward import EpisodeScore
+from ptenv.core.sources import DatasetSource
+from ptenv.core.task_episode import TaskEpisode
 from ptenv.core.user_sim import Situation
 from ptenv.envs.base import BaseTaskEnv
-from ptenv.scenarios import Task
 
 
 class PersonalSessionEnv(BaseTaskEnv):
@@ -51,6 +52,8 @@ class PersonalSessionEnv(BaseTaskEnv):
     * v0: initial version.
     """
 
+    episode_key = "user_id"
+
     def __init__(self, tasks_per_session: int = 10, visibility: str = "hidden", **kwargs: Any):
         if kwargs.get("records") is not None:
             raise ValueError("sessions need users with several tasks; PTBench records run in PersonalTool-v0 and PTBench-v0")
@@ -58,40 +61,47 @@ class PersonalSessionEnv(BaseTaskEnv):
         if tasks_per_session < 1:
             raise ValueError("tasks_per_session must be at least 1")
         self.tasks_per_session = tasks_per_session
-        self._group_by_user()
-        self._queue: list[Task] = []
+        if not self._sessions():
+            raise ValueError(f"no user has {self.tasks_per_session} tasks in this split and filters")
+        self._queue: list[str] = []
         self._ep: TaskEpisode | None = None
         self._results: list[EpisodeScore] = []
         self._over = False
 
-    def _group_by_user(self) -> None:
-        by_user: dict[str, list[Task]] = {}
-        for t in self._tasks:
-            by_user.setdefault(t.user_id, []).append(t)
-        self._by_user = {u: ts for u, ts in sorted(by_user.items()) if len(ts) >= self.tasks_per_session}
-        if not self._by_user:
-            raise ValueError(f"no user has {self.tasks_per_session} tasks in this split and filters")
+    @property
+    def _tasks_source(self) -> DatasetSource:
+        src = self.source
+        assert isinstance(src, DatasetSource)  # records are refused in __init__
+        return src
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
-        state.pop("_by_user", None)
-        return state
+    def _sessions(self) -> dict[str, list[str]]:
+        """Each user with enough tasks for a session, and the keys of their tasks."""
+        return self._tasks_source.by_user(self.tasks_per_session)
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__(state)
-        self._group_by_user()
+    # -- what evaluation code uses: one episode per user -----------------------------------------
+    def episode_keys(self) -> list[str]:
+        return list(self._sessions())
+
+    def closed_tasks(self, info: dict[str, Any]) -> list[dict[str, Any]]:
+        return [info["task_result"]] if "task_result" in info else []
+
+    @property
+    def episode(self) -> TaskEpisode | None:
+        """The running request's episode (for evaluation and test code, never agents)."""
+        return self._ep
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
         super().reset(seed=seed)
-        users = list(self._by_user)
+        sessions = self._sessions()
+        users = list(sessions)
         options = options or {}
         if "user_id" in options:
-            if options["user_id"] not in self._by_user:
+            if options["user_id"] not in sessions:
                 raise ValueError(f"user {options['user_id']!r} has no session in this split and filters")
             user = options["user_id"]
         else:
             user = users[int(self.np_random.integers(len(users)))]
-        pool = self._by_user[user]
+        pool = sessions[user]
         picks = self.np_random.choice(len(pool), size=self.tasks_per_session, replace=False)
         self._queue = [pool[int(i)] for i in picks]
         self._results = []
@@ -116,9 +126,9 @@ class PersonalSessionEnv(BaseTaskEnv):
         score = ep.score()
         self._results.append(score)
         reward += score.terminal_reward
-        info["task_result"] = self._end_info(ep, score)
+        info["task_result"] = self._end_info(ep.info, score)
         if self.debug:
-            info["gold"] = ep.task.gold.model_dump()
+            info["gold"] = ep.debug_gold()
         rec = score.record
         profile_ok = rec.profile_hits >= rec.profile_total
         feedback = self.sim_user.feedback(Situation(ep.user, ep.task, ep.scenario), rec.platforms, profile_ok, rec.overall)
@@ -159,5 +169,8 @@ class PersonalSessionEnv(BaseTaskEnv):
             "scenario": ep.task.scenario,
             "task_number": len(self._results) + (0 if self._over else 1),
             "step": ep.steps,
-            **ep.counts,
+            **ep.ledger.counts,
         }
+
+    def _episode(self, key: str) -> TaskEpisode:
+        return self._tasks_source.episode(key, self.config, self.sim_user)

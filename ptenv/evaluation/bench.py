@@ -70,11 +70,25 @@ def _env_figures() -> dict[str, Any]:
     """Warm, in-process timings of the environment's hot paths (medians of many calls)."""
     import json as _json
 
-    from ptenv.envs.base import PersonalToolEnv
-    from ptenv.testing.gold import oracle_actions
+    from ptenv.core.agent import load_agent
+    from ptenv.envs.tool_env import PersonalToolEnv
 
     env = PersonalToolEnv(split="test", max_steps=10_000)
-    n = len(env.tasks)
+    agent: Any = load_agent("heuristic")  # by name: product code never imports an agent
+
+    def scripted(i: int) -> list[str]:
+        """The heuristic's actions on task i (it solves every task, as the gold would)."""
+        obs, _ = env.reset(options={"task_index": i})
+        agent.reset(seed=0)
+        actions: list[str] = []
+        while True:
+            actions.append(str(agent.act(obs)))
+            obs, _, term, trunc, _ = env.step(actions[-1])
+            if term or trunc:
+                return actions
+
+    keys = env.episode_keys()
+    n = len(keys)
     env.reset(seed=0, options={"task_index": 0})  # warm the caches (tool schemas, profile views)
     for i in range(n):  # every scenario's argument models built once
         env.reset(options={"task_index": i})
@@ -84,30 +98,26 @@ def _env_figures() -> dict[str, Any]:
         env.reset(options={"task_index": i % n})
         resets.append(time.perf_counter_ns() - t)
     # tool steps: the same valid search, 1000 times in one episode (is the cost flat as it grows?)
-    task = next(t for t in env.tasks if t.scenario == "takeout")
-    env.reset(options={"task_id": task.id})
+    env.reset(options={"task_id": next(k for k in keys if env.source.info(k).scenario == "takeout")})
     action = _json.dumps({"name": "quickbite__search_dishes", "arguments": {"keyword": "curry", "max_price": 15}})
     steps = []
     for _ in range(1000):
         t = time.perf_counter_ns()
         env.step(action)
         steps.append(time.perf_counter_ns() - t)
-    # terminal scoring of an oracle trajectory
+    # scripted rollouts: precomputed heuristic actions replayed, resets included, after one warm
+    # pass (as in RL training, where every task recurs and its gold is already indexed for scoring)
+    scripts = [(i, scripted(i)) for i in range(n)]
+    # terminal scoring of a solved trajectory
     scoring = []
-    for i in range(0, n, max(1, n // 300)):
+    for i, script in scripts[:: max(1, n // 300)]:
         env.reset(options={"task_index": i})
-        for a in oracle_actions(env)[:-1]:
+        for a in script[:-1]:
             env.step(a)
         t = time.perf_counter_ns()
-        assert env._ep is not None
-        env._ep.score()
+        assert env.episode is not None
+        env.episode.score()
         scoring.append(time.perf_counter_ns() - t)
-    # scripted rollouts: precomputed oracle actions replayed, resets included, after one warm pass
-    # (as in RL training, where every task recurs and its gold is already indexed for scoring)
-    scripts = []
-    for i in range(n):
-        env.reset(options={"task_index": i})
-        scripts.append((i, oracle_actions(env)))
     for i, script in scripts:
         env.reset(options={"task_index": i})
         for a in script:

@@ -32,6 +32,7 @@ import gymnasium as gym
 import numpy as np
 
 from ptenv.core.agent import Agent, load_agent
+from ptenv.envs.base import BaseTaskEnv
 from ptenv.scoring import COLUMNS, ERRORS, SHORT_LABELS, aggregate, combine, record_from_dict
 
 #: ``--split test`` evaluates both test splits and weights them by task count (PTBench's overall).
@@ -57,8 +58,14 @@ def episode_seed(seed: int, key: str, trial: int) -> int:
     return zlib.crc32(f"{seed}/{key}/{trial}".encode()) & 0x7FFFFFFF
 
 
-def _is_session(env: gym.Env[Any, Any]) -> bool:
-    return hasattr(env.unwrapped, "tasks_per_session")
+def _task_env(env: gym.Env[Any, Any]) -> BaseTaskEnv:
+    """The ptenv env inside ``env`` (evaluation runs text agents on the text ids)."""
+    inner = env.unwrapped
+    if not isinstance(inner, BaseTaskEnv):
+        raise ValueError(
+            f"{env.spec.id if env.spec else type(inner).__name__} is not a text env of ptenv; evaluate agents on a text id (see ptenv.ENV_IDS)"
+        )
+    return inner
 
 
 def episode_plan(env_id: str, split: str, episodes: int | None, seed: int, env_kwargs: dict[str, Any], trials: int = 1) -> list[PlanItem]:
@@ -67,8 +74,7 @@ def episode_plan(env_id: str, split: str, episodes: int | None, seed: int, env_k
     plan: list[PlanItem] = []
     for sp in TEST_SPLITS if split == "test" else (split,):
         env = gym.make(env_id, split=sp, **env_kwargs)
-        inner: Any = env.unwrapped
-        keys = list(inner._by_user) if _is_session(env) else [t.id for t in inner.tasks]
+        keys = _task_env(env).episode_keys()
         env.close()
         if episodes is not None and episodes < len(keys):
             pick = np.random.default_rng(seed).choice(len(keys), size=episodes, replace=False)
@@ -82,9 +88,9 @@ class _EpisodeLog:
 
     def __init__(self, env: gym.Env[str, str], agent: Any, key: str, seed: int):
         self.t0 = time.perf_counter()
-        self.session = _is_session(env)
+        self.task_env = _task_env(env)
         self.key, self.seed = key, seed
-        self.obs, self.info = env.reset(seed=seed, options={"user_id": key} if self.session else {"task_id": key})
+        self.obs, self.info = env.reset(seed=seed, options=self.task_env.reset_options(key))
         agent.reset(seed=seed)
         bind = getattr(agent, "bind_env", None)
         if bind is not None:  # privileged (test-only) agents, such as the oracle
@@ -94,26 +100,36 @@ class _EpisodeLog:
         self.tasks: list[dict[str, Any]] = []
         self.reward = 0.0
         self.ended = False
+        self.env_error: Exception | None = None
 
-    def record(self, action: str, step: tuple[str, Any, bool, bool, dict[str, Any]]) -> bool:
-        """Log one step; True when the episode is over."""
-        self.obs, reward, terminated, truncated, self.info = step
+    def step(self, env: gym.Env[str, str], action: str) -> bool:
+        """Step the env and log it; True when the episode is over. The env never raises on an
+        agent's action: if it does, that is an env bug, recorded as such (the episode ends)."""
+        try:
+            self.obs, reward, terminated, truncated, self.info = env.step(action)
+        except Exception as exc:
+            self.env_error = exc
+            return True
         self.reward += float(reward)
         self.trajectory.append({"action": action, "reward": float(reward)})
-        if "task_result" in self.info:
-            self.tasks.append({**self.info["task_result"], "position": len(self.tasks)})
-        elif "metrics" in self.info:
-            keys = ("task_id", "scenario", "kind", "success", "reward_terms", "metrics")
-            self.tasks.append({**{k: self.info.get(k) for k in keys}, "position": 0})
+        for result in self.task_env.closed_tasks(self.info):
+            self.tasks.append({**result, "position": len(self.tasks)})
         self.ended = terminated or truncated
         return self.ended
 
-    def result(self, error: str | None, max_actions: int) -> dict[str, Any]:
-        if error is None and not self.ended:
-            error = f"no episode end after {max_actions} actions"
-        return {
+    def result(self, max_actions: int, error: Exception | None = None, source: str = "agent") -> dict[str, Any]:
+        """The episode's record. An errored one says whose error it was: the agent's (it raised,
+        or never ended the episode) or the env's (it raised on a step: a bug of ours)."""
+        message = None
+        if self.env_error is not None:
+            error, source = self.env_error, "env"
+        if error is not None:
+            message = f"{type(error).__name__}: {error}"
+        elif not self.ended:
+            message = f"no episode end after {max_actions} actions"
+        out = {
             "key": self.key,
-            "task_id": None if self.session else self.key,
+            "task_id": self.key if self.task_env.episode_key == "task_id" else None,
             "seed": self.seed,
             "reward": self.reward,
             "reward_terms": self.info.get("reward_terms") if self.ended else None,
@@ -122,36 +138,37 @@ class _EpisodeLog:
             "trajectory": self.trajectory,
             "seconds": round(time.perf_counter() - self.t0, 6),
             "usage": usage.as_dict() if (usage := getattr(self.agent, "usage", None)) is not None else None,
-            "error": error,
+            "error": message,
         }
+        if message is not None:
+            out["error_source"] = source
+        return out
 
 
 def run_episode(env: gym.Env[str, str], agent: Any, key: str, seed: int, max_actions: int = 500) -> dict[str, Any]:
     """One episode; returns its result record. Errors of the agent are recorded, never raised."""
     log = _EpisodeLog(env, agent, key, seed)
-    error = None
-    try:
-        for _ in range(max_actions):
+    for _ in range(max_actions):
+        try:
             action = agent.act(log.obs)
-            if log.record(action, env.step(action)):
-                break
-    except Exception as exc:  # an agent crash is an errored episode, never a silent 0
-        error = f"{type(exc).__name__}: {exc}"
-    return log.result(error, max_actions)
+        except Exception as exc:  # an agent crash is an errored episode, never a silent 0
+            return log.result(max_actions, error=exc, source="agent")
+        if log.step(env, action):
+            break
+    return log.result(max_actions)
 
 
 async def run_episode_async(env: gym.Env[str, str], agent: Any, key: str, seed: int, max_actions: int = 500) -> dict[str, Any]:
     """:func:`run_episode` for agents with ``aact`` (awaited) or ``act``."""
     log = _EpisodeLog(env, agent, key, seed)
-    error = None
-    try:
-        for _ in range(max_actions):
+    for _ in range(max_actions):
+        try:
             action = await agent.aact(log.obs) if hasattr(agent, "aact") else agent.act(log.obs)
-            if log.record(action, env.step(action)):
-                break
-    except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"
-    return log.result(error, max_actions)
+        except Exception as exc:
+            return log.result(max_actions, error=exc, source="agent")
+        if log.step(env, action):
+            break
+    return log.result(max_actions)
 
 
 class _Runner:

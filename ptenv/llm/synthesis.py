@@ -29,7 +29,7 @@ from ptenv.llm.client import LLMConfig, ResponseCache, complete
 from ptenv.scenarios import Dataset, Task, UserProfile
 from ptenv.scenarios.profiles import make_history, make_preference
 from ptenv.scenarios.synthesis import synthesize_user_tasks
-from ptenv.tools_registry import PROFILE_FIELDS, ApiSpec, Backend, Registry
+from ptenv.tools_registry import PROFILE_FIELDS, ApiSpec, Backend, Registry, World
 from ptenv.tools_registry.checks import _check_api, _sample_args
 from ptenv.tools_registry.registry import schema_problems
 
@@ -94,7 +94,7 @@ def paraphrase(dataset: Dataset, tasks: list[Task], provider: str, config: LLMCo
         why = check_paraphrase(t, reply, reg)
         if why is None:
             new = t.model_copy(update={"id": f"{t.id}-p", "query": reply})
-            backend = Backend(reg.scenarios[new.scenario], seed=new.seed, now=new.now)
+            backend = Backend(reg.world(new.scenario), seed=new.seed, now=new.now)
             for call in new.gold.calls:  # the gold is unchanged: it must still validate and run
                 ok, res = backend.call(reg.tools[call.tool], call.canonical_args())
                 if not ok:
@@ -195,7 +195,7 @@ def check_api_proposal(scenario: str, proposal: Any, registry: Registry | None =
     if problems:
         return None, problems[0]
     sample = proposal.get("sample_call")
-    backend = Backend(extended, seed=1)
+    backend = Backend(World(extended), seed=1)
     for p in extended.platforms:
         tool = trial.tool_for(scenario, p.id, api.key)
         args = sample if isinstance(sample, dict) else _sample_args(extended, backend, p.id, api)

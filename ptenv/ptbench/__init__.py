@@ -1,2 +1,14 @@
 """PTBench's files: records (``data.json``), predictions (``generation.jsonl``), scoring them,
-and predicting with an agent."""
+and predicting with an agent::
+
+    from ptenv.ptbench import load_records, load_predictions, score
+
+    records, refused = load_records("data.json")
+    result = score(records, load_predictions("generation.jsonl"), scorer="compat")
+"""
+
+from ptenv.core.records import PTBenchRecord, load_records
+from ptenv.ptbench.files import load_predictions, score, score_splits
+from ptenv.ptbench.predict import predict
+
+__all__ = ["PTBenchRecord", "load_predictions", "load_records", "predict", "score", "score_splits"]

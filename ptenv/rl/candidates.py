@@ -30,18 +30,8 @@ import numpy as np
 
 from ptenv.core.builtins import ASK_USER, GET_PROFILE_FIELD
 from ptenv.core.user_sim import PLATFORM_QUESTION, told_platform, wanted_platform
-from ptenv.rl.reader import (
-    Template,
-    build_args,
-    call_text,
-    match_request,
-    parse_facts,
-    parse_history,
-    profile_needs,
-    situation_phrase,
-    strip_query,
-)
-from ptenv.tools_registry import SCENARIOS, Registry, ScenarioSpec
+from ptenv.rl.reader import DEFAULT_NOW, Template, build_args, call_text, profile_needs, read_request, situation_phrase
+from ptenv.tools_registry import SCENARIOS, ScenarioSpec
 
 K = 9
 
@@ -67,7 +57,7 @@ class CandidateBuilder:
     texts: dict[tuple[str, str], str] = field(default_factory=dict)
     context: str | None = None
     named: str | None = None
-    now: str = "2026-03-02T10:00"
+    now: str = DEFAULT_NOW
     facts: dict[str, Any] = field(default_factory=dict)
     history: list[tuple[str, str | None]] = field(default_factory=list)
     #: Platform ids the user wanted, per (scenario, situation), learned from session feedback
@@ -119,24 +109,13 @@ class CandidateBuilder:
             self.last_ok = False
 
     def _start(self, obs: dict[str, Any]) -> None:
-        reg = Registry.default()
-        self.scenario = reg.scenarios.get(obs.get("scenario", ""))
-        user = obs.get("user") or {}
-        self.hidden = user.get("visibility") == "hidden"
-        profile = user.get("profile") or ""
-        self.facts, self.history = (dict(self.looked_up), []) if self.hidden else (parse_facts(profile), parse_history(profile))
-        self.now = obs.get("now") or self.now
-        self.template, self.texts, self.context, self.named = None, {}, None, None
+        req = read_request(obs)
+        self.scenario, self.hidden, self.now = req.scenario, req.hidden, req.now
+        # what was looked up stays known for the episode (the user is the same all session)
+        self.facts, self.history = (dict(self.looked_up), []) if self.hidden else (req.facts, req.history)
+        self.template, self.texts, self.context, self.named = req.template, req.texts, req.context, req.named
         self.stage, self.bound, self.chosen, self.last_ok, self._last, self._last_call = 0, {}, None, False, None, None
         self.asked, self.told = False, None
-        if self.scenario is None:
-            return
-        core, named, context = strip_query(str(obs.get("query", "")), self.scenario)
-        self.context = context
-        self.named = {p.name: p.id for p in self.scenario.platforms}.get(named) if named else None
-        match = match_request(core, self.scenario.id, self.now)
-        if match is not None:
-            self.template, self.texts = match
 
     def _learn(self, feedback: str) -> None:
         last, sc = self._last_call, self.scenario

@@ -3,9 +3,11 @@
 A request's text is what a synthesized query looks like: an optional platform mention, an
 optional situation phrase, and one of the scenario's published templates with its slots filled.
 This module inverts that: it finds the template and the slot texts, and turns them back into
-argument values (query values, dates and times from the clock, profile fields from hints). The
-scripted agents, and the RL wrappers' candidate actions, are built on it; everything it reads is
-public (registry data and phrasing), never a task's gold.
+argument values (query values, dates and times from the clock, profile fields from hints).
+
+:func:`read_request` reads a whole task observation into a :class:`Request`; the scripted agents
+and the RL wrappers' candidate actions are both built on it. Everything it reads is public
+(registry data, phrasing, what the observation shows), never a task's gold.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -21,6 +23,9 @@ from typing import Any
 from ptenv.scenarios.profiles import phrasing
 from ptenv.tools_registry import ApiSpec, ParamSpec, Registry, ScenarioSpec
 from ptenv.tools_registry.specs import ChainSpec
+
+#: The clock a request without one is read against.
+DEFAULT_NOW = "2026-03-02T10:00"
 
 
 @dataclass(frozen=True)
@@ -251,3 +256,54 @@ def build_args(api: ApiSpec, texts: dict[tuple[str, str], str], now: str, facts:
             if fld in facts:
                 out[p.key] = coerce(p, facts[fld])
     return out
+
+
+@dataclass
+class Request:
+    """A task observation, read: the scenario (None if not one of ptenv's), the clock, what the
+    visibility mode shows of the user, the situation the query mentions, the platform it names,
+    and the template it fills (None if no template fits). Agents update ``facts`` and ``history``
+    with what they look up."""
+
+    scenario: ScenarioSpec | None
+    query: str
+    now: str = DEFAULT_NOW
+    hidden: bool = False
+    facts: dict[str, Any] = field(default_factory=dict)
+    history: list[tuple[str, str | None]] = field(default_factory=list)
+    context: str | None = None
+    #: The id of the platform the query names, if it names one.
+    named: str | None = None
+    template: Template | None = None
+    texts: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def profile_needs(self) -> list[str]:
+        """The profile fields the request's calls need (empty when no template fits)."""
+        return profile_needs(self.template, self.texts) if self.template is not None else []
+
+    def history_platform(self) -> str | None:
+        """The platform (id) the visible history says this user picks here (see :func:`history_platform`)."""
+        return history_platform(self.scenario, self.context, self.history) if self.scenario is not None else None
+
+
+def read_request(obs: dict[str, Any]) -> Request:
+    """Read a ``type: "task"`` observation (as :func:`ptenv.parse_observation` gives it)."""
+    scenario = Registry.default().scenarios.get(str(obs.get("scenario", "")))
+    user = obs.get("user") or {}
+    profile = user.get("profile") or ""
+    req = Request(
+        scenario=scenario,
+        query=str(obs.get("query", "")),
+        now=obs.get("now") or DEFAULT_NOW,
+        hidden=user.get("visibility") == "hidden",
+        facts=parse_facts(profile),
+        history=parse_history(profile),
+    )
+    if scenario is None:
+        return req
+    core, named, req.context = strip_query(req.query, scenario)
+    req.named = {p.name: p.id for p in scenario.platforms}.get(named) if named else None
+    match = match_request(core, scenario.id, req.now)
+    if match is not None:
+        req.template, req.texts = match
+    return req

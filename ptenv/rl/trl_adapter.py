@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ptenv.envs.ptbench_env import ONE_SHOT_KINDS, PTBenchEnv
-from ptenv.ptbench.files import ptbench_prompt
+from ptenv.core.records import ONE_SHOT_KINDS, ptbench_prompt
+from ptenv.envs.ptbench_env import PTBenchEnv
 
 
 def _system(obs: dict[str, Any]) -> str:
@@ -28,12 +28,11 @@ def grpo_prompts(split: str = "train", dataset: str = "ptenv-v1", limit: int | N
     """Conversational prompts (system + user) with the task id each reward call needs."""
     env = PTBenchEnv(dataset=dataset, split=split, **env_kwargs)
     out = []
-    for i, task in enumerate(env.tasks[:limit] if limit else env.tasks):
-        obs, _ = env.reset(options={"task_index": i})
+    keys = env.episode_keys()
+    for key in keys[:limit] if limit else keys:
+        obs, _ = env.reset(options={"task_id": key})
         parts = json.loads(obs)
-        out.append(
-            {"prompt": [{"role": "system", "content": _system(parts)}, {"role": "user", "content": parts["query"]}], "task_id": task.id}
-        )
+        out.append({"prompt": [{"role": "system", "content": _system(parts)}, {"role": "user", "content": parts["query"]}], "task_id": key})
     return out
 
 

@@ -12,19 +12,25 @@ from typing import Any
 
 import gymnasium as gym
 
+from ptenv.core.task_episode import TaskEpisode
 from ptenv.core.user_sim import told_platform
+from ptenv.envs.session_env import PersonalSessionEnv
+from ptenv.envs.tool_env import PersonalToolEnv
 from ptenv.scenarios import Gold, Task
+
+
+def current_episode(env: gym.Env[Any, Any]) -> TaskEpisode:
+    """The running episode of a dataset task (gold included). TEST HOOK: not for agents."""
+    inner = env.unwrapped
+    ep = inner.episode if isinstance(inner, (PersonalToolEnv, PersonalSessionEnv)) else None
+    if not isinstance(ep, TaskEpisode):
+        raise RuntimeError("no dataset task is running; call reset() first (PTBench records carry no task)")
+    return ep
 
 
 def current_task(env: gym.Env[Any, Any]) -> Task:
     """The task of the running episode (gold included). TEST HOOK: not for agents."""
-    inner: Any = env.unwrapped
-    ep = getattr(inner, "_ep", None)
-    task = ep.task if ep is not None else getattr(inner, "_task", None)
-    if task is None:
-        raise RuntimeError("no episode is running; call reset() first")
-    assert isinstance(task, Task)
-    return task
+    return current_episode(env).task
 
 
 def current_gold(env: gym.Env[Any, Any]) -> Gold:
@@ -41,12 +47,12 @@ def asking_oracle_actions(env: gym.Env[Any, Any], ask: Any) -> list[str]:
     """The oracle for hidden mode: profile-derived values and a preferred platform come from
     the simulated user's answers (``ask(question) -> answer``), not from the gold. Only the
     request's structure (which API, the query's own values) is read from the gold."""
-    task = current_task(env)
+    ep = current_episode(env)
+    task = ep.task
     platform = task.gold.platform
     if not task.platform_named:
         answer = ask("Which platform would you use for this?")
-        inner: Any = env.unwrapped
-        platform = told_platform(answer, inner._registry.scenarios[task.scenario]) or "?"
+        platform = told_platform(answer, ep.scenario) or "?"
     actions = []
     for c in task.gold.calls:
         args = {}

@@ -1,0 +1,113 @@
+"""The episode protocol: one request being worked on, without Gymnasium.
+
+Every environment wraps an :class:`Episode`; two kinds implement it. A
+:class:`~ptenv.core.task_episode.TaskEpisode` executes calls against a stateful backend and is
+scored against a dataset task's gold; a :class:`~ptenv.core.record_episode.RecordEpisode` records
+the calls made on a PTBench record and judges them against its answer. Task sources
+(:mod:`ptenv.core.sources`) make them, so no env needs to know which kind it runs.
+
+Hidden means hidden: no episode puts the gold or a hidden profile value into a payload.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from ptenv.core.actions import ActionError, ParsedAction, parse_action
+from ptenv.core.reward import EpisodeScore, Ledger, RewardMode, RewardModel
+from ptenv.scoring import Scorer
+
+Visibility = Literal["profile", "history", "facts", "hidden"]
+#: profile: facts, stated preferences, history (PTBench's setting); history: facts and history;
+#: facts: the basic facts only (preferences must be learned, e.g. from session feedback); hidden: nothing.
+VISIBILITIES: tuple[str, ...] = ("profile", "history", "facts", "hidden")
+
+INSTRUCTIONS = (
+    "You act for the user below on their request. Call the platforms' tools with JSON such as "
+    '{"name": "<tool>", "arguments": {...}} (or a list of them, or PTBench form Platform:[func(arg=value)]). '
+    "Choose the platform this user would prefer in this situation and fill arguments the user did not say "
+    "from what you know about them. Results come back after each step. Call finish when done."
+)
+
+
+@dataclass(frozen=True)
+class EpisodeConfig:
+    visibility: Visibility = "profile"
+    reward_mode: RewardMode = "shaped"
+    scorer: Scorer = "strict"
+    max_steps: int = 12
+
+    def __post_init__(self) -> None:
+        if self.visibility not in VISIBILITIES:
+            raise ValueError(f"visibility must be one of {VISIBILITIES}, got {self.visibility!r}")
+        RewardModel(self.reward_mode)  # validates the mode
+        if self.scorer not in ("strict", "compat"):
+            raise ValueError(f"scorer must be 'strict' or 'compat', got {self.scorer!r}")
+        if self.max_steps < 1:
+            raise ValueError("max_steps must be at least 1")
+
+    @property
+    def reward(self) -> RewardModel:
+        return RewardModel(self.reward_mode)
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """What ``info`` may say about the request being worked on (public: no gold)."""
+
+    id: str
+    scenario: str
+    kind: str | None
+
+
+class Episode(Protocol):
+    """One request being worked on. ``act`` never raises on bad input."""
+
+    info: TaskInfo
+    config: EpisodeConfig
+    steps: int
+    finished: bool
+    ledger: Ledger
+
+    def intro_text(self, with_tools: bool = True, **extra: Any) -> str:
+        """The opening observation (``type: "task"``), with the tools on offer unless told not to."""
+        ...
+
+    def act(self, action: Any) -> tuple[dict[str, Any], float]:
+        """Run one action; return (observation payload, step reward)."""
+        ...
+
+    def score(self) -> EpisodeScore:
+        """Score what was done against the gold (the end of the request)."""
+        ...
+
+    def debug_gold(self) -> Any:
+        """The gold, for ``info`` when an env is made with ``debug=True`` (never otherwise)."""
+        ...
+
+
+class EpisodeCore:
+    """Step accounting every episode shares: the step count, the ledger, parsing an action."""
+
+    def __init__(self, config: EpisodeConfig):
+        self.config = config
+        self.reward = config.reward
+        self.steps = 0
+        self.ledger = Ledger()
+        self.finished = False
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.ledger.counts
+
+    def _parse(self, action: Any) -> ParsedAction | tuple[dict[str, Any], float]:
+        """Count the step and parse the action; an unreadable one is charged and answered here."""
+        self.steps += 1
+        try:
+            return parse_action(action)
+        except ActionError as exc:
+            return self._payload("error", error=str(exc)), self.reward.paid(self.ledger.charge("invalid"))
+
+    def _payload(self, kind: str, **extra: Any) -> dict[str, Any]:
+        return {"type": kind, "step": self.steps, **extra, "steps_left": max(0, self.config.max_steps - self.steps)}

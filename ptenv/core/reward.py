@@ -1,0 +1,109 @@
+"""The reward model, in one place: what each step costs and what the end pays (docs/environments.md).
+
+* **Step costs** (:data:`COSTS`) are charged as they happen, through an episode's :class:`Ledger`:
+  an invalid action, a question to the user, a profile look-up. They only ever depend on what the
+  agent can see.
+* **The end** pays the weighted terms of the scored record (:data:`REWARD_WEIGHTS`, each term in
+  [0, 1]) minus the costs that need the gold to be known (extra READ and WRITE calls): those are
+  charged here and never step by step, where they would leak the gold.
+* ``sparse`` pays 1 at the end on success, else 0; no cost is paid, though all are recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ptenv.scoring import RecordScore
+
+RewardMode = Literal["shaped", "sparse"]
+REWARD_MODES: tuple[str, ...] = ("shaped", "sparse")
+
+#: Per-use costs subtracted from the shaped reward.
+COSTS: dict[str, float] = {
+    "invalid": 0.05,
+    "question": 0.02,
+    "lookup": 0.01,
+    "extra_read": 0.01,
+    "extra_write": 0.1,
+}
+#: Weights of the shaped reward's terms (they sum to 1).
+REWARD_WEIGHTS: dict[str, float] = {"platform": 0.15, "tool_names": 0.15, "query_args": 0.15, "profile_args": 0.15, "success": 0.4}
+
+Charge = Literal["invalid", "question", "lookup"]
+#: What each step charge counts in ``info`` and in the penalties.
+_COUNTERS: dict[str, tuple[str, str]] = {
+    "invalid": ("invalid_actions", "invalid"),
+    "question": ("questions", "questions"),
+    "lookup": ("lookups", "lookups"),
+}
+
+
+@dataclass
+class Ledger:
+    """An episode's counters (shown in ``info`` every step) and the step penalties paid so far."""
+
+    counts: dict[str, int] = field(
+        default_factory=lambda: {"invalid_actions": 0, "failed_calls": 0, "tool_calls": 0, "questions": 0, "lookups": 0}
+    )
+    penalties: dict[str, float] = field(default_factory=lambda: {"invalid": 0.0, "questions": 0.0, "lookups": 0.0})
+
+    def charge(self, kind: Charge) -> float:
+        """Count one ``kind`` and record its cost; returns the cost."""
+        counter, penalty = _COUNTERS[kind]
+        self.counts[counter] += 1
+        self.penalties[penalty] += COSTS[kind]
+        return COSTS[kind]
+
+
+def reward_terms(record: RecordScore) -> dict[str, float]:
+    """The reward's terms, each in [0, 1], from a scored record."""
+
+    def frac(hits: int, total: int) -> float:  # nothing to get wrong: right iff the functions are
+        return min(1.0, hits / total) if total else float(record.tool_names)
+
+    return {
+        "platform": float(record.platforms),
+        "tool_names": float(record.tool_names),
+        "query_args": frac(record.query_hits, record.query_total),
+        "profile_args": frac(record.profile_hits, record.profile_total),
+        "success": float(record.overall),
+    }
+
+
+@dataclass
+class EpisodeScore:
+    record: RecordScore
+    terms: dict[str, float]
+    penalties: dict[str, float]
+    #: The part of the reward paid at the end (the step costs were paid as they happened).
+    terminal_reward: float
+    total: float
+
+    @property
+    def success(self) -> bool:
+        return self.record.overall
+
+
+@dataclass(frozen=True)
+class RewardModel:
+    mode: RewardMode = "shaped"
+
+    def __post_init__(self) -> None:
+        if self.mode not in REWARD_MODES:
+            raise ValueError(f"reward_mode must be 'shaped' or 'sparse', got {self.mode!r}")
+
+    def paid(self, cost: float) -> float:
+        """The step reward for costs charged in one step."""
+        return -cost if self.mode == "shaped" else 0.0
+
+    def score(self, record: RecordScore, step_penalties: dict[str, float], extra_read: int = 0, extra_write: int = 0) -> EpisodeScore:
+        """The end of an episode: terms, every penalty, the terminal reward and the total."""
+        terms = reward_terms(record)
+        penalties = dict(step_penalties)
+        penalties["extra_read"] = extra_read * COSTS["extra_read"]
+        penalties["extra_write"] = extra_write * COSTS["extra_write"]
+        if self.mode == "sparse":
+            return EpisodeScore(record, terms, penalties, terms["success"], terms["success"])
+        terminal = sum(REWARD_WEIGHTS[k] * v for k, v in terms.items()) - penalties["extra_read"] - penalties["extra_write"]
+        return EpisodeScore(record, terms, penalties, terminal, terminal - sum(step_penalties.values()))

@@ -1,0 +1,196 @@
+"""Task sources: where an env's requests come from, behind one interface.
+
+* :class:`DatasetSource`: the tasks of a built-in dataset's split (optionally filtered by scenario
+  and kind), run as executing :class:`~ptenv.core.task_episode.TaskEpisode` s.
+* :class:`RecordSource`: PTBench records (a ``data.json`` or a list), run as
+  :class:`~ptenv.core.record_episode.RecordEpisode` s: calls are recorded and judged, not executed.
+
+Both give each request a key (its id), public facts about it (:class:`TaskInfo`), an episode, and
+its one-shot form for ``PTBench-v0`` (:meth:`one_shot`). A dataset source also works out, once per
+task or user, what every episode of it needs: the gold in PTBench's vocabulary and the user as
+each visibility mode shows them. Dataset sources are shared by the envs of a process that ask for
+the same split and filters (:func:`dataset_source`), so those caches are too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any, Protocol
+
+from ptenv.core.episode import EpisodeConfig, TaskInfo
+from ptenv.core.record_episode import RecordEpisode
+from ptenv.core.records import PTBenchRecord, load_records
+from ptenv.core.task_episode import TaskEpisode
+from ptenv.core.user_sim import SimulatedUser
+from ptenv.scenarios import TASK_KINDS, Task, load_dataset, render_profile
+from ptenv.scenarios.dataset import ptbench_answer
+from ptenv.scoring import GoldAnswer
+from ptenv.tools_registry import Registry
+
+
+class TaskSource(Protocol):
+    """What an env draws its requests from."""
+
+    def keys(self) -> Sequence[str]:
+        """Every request's key, in a fixed order (``options={"task_index": i}`` picks the i-th)."""
+        ...
+
+    def __contains__(self, key: object) -> bool: ...
+
+    def info(self, key: str) -> TaskInfo: ...
+
+    def episode(self, key: str, config: EpisodeConfig, sim_user: SimulatedUser) -> TaskEpisode | RecordEpisode: ...
+
+    def one_shot(self, key: str, visibility: str) -> PTBenchRecord:
+        """The request as PTBench shows it: one prompt, one answer (``PTBench-v0``)."""
+        ...
+
+
+class DatasetSource:
+    """The tasks of one split of a built-in dataset, optionally filtered (see :func:`dataset_source`)."""
+
+    def __init__(self, dataset: str, split: str, scenarios: tuple[str, ...] | None = None, kinds: tuple[str, ...] | None = None):
+        self.registry = Registry.default()
+        self.dataset = load_dataset(dataset)
+        tasks = self.dataset.split(split)
+        if scenarios:
+            unknown = set(scenarios) - set(self.registry.scenarios)
+            if unknown:
+                raise ValueError(f"unknown scenarios {sorted(unknown)}; choose from {list(self.registry.scenarios)}")
+            tasks = [t for t in tasks if t.scenario in scenarios]
+        if kinds:
+            unknown = set(kinds) - set(TASK_KINDS)
+            if unknown:
+                raise ValueError(f"unknown task kinds {sorted(unknown)}; choose from {list(TASK_KINDS)}")
+            tasks = [t for t in tasks if t.kind in kinds]
+        if not tasks:
+            wanted = {
+                "dataset": dataset,
+                "split": split,
+                "scenarios": list(scenarios) if scenarios else None,
+                "kinds": list(kinds) if kinds else None,
+            }
+            raise ValueError(f"no task matches {wanted}")
+        self.tasks: tuple[Task, ...] = tuple(tasks)
+        self._keys = tuple(t.id for t in tasks)
+        self._index = {t.id: i for i, t in enumerate(tasks)}
+        self._gold: dict[str, GoldAnswer] = {}
+        self._views: dict[tuple[str, str, str], str | None] = {}
+        self._one_shot: dict[tuple[str, str], PTBenchRecord] = {}
+        self._sessions: dict[int, dict[str, list[str]]] = {}
+
+    # -- the interface --------------------------------------------------------------------------
+    def keys(self) -> Sequence[str]:
+        return self._keys
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._index
+
+    def task(self, key: str) -> Task:
+        return self.tasks[self._index[key]]
+
+    def info(self, key: str) -> TaskInfo:
+        t = self.task(key)
+        return TaskInfo(t.id, t.scenario, t.kind)
+
+    def episode(self, key: str, config: EpisodeConfig, sim_user: SimulatedUser) -> TaskEpisode:
+        t = self.task(key)
+        user = self.dataset.users[t.user_id]
+        return TaskEpisode(
+            t, user, self.registry, config, self.gold(key), self.profile_text(t.user_id, t.scenario, config.visibility), sim_user
+        )
+
+    def one_shot(self, key: str, visibility: str) -> PTBenchRecord:
+        hit = self._one_shot.get((key, visibility))
+        if hit is None:
+            t = self.task(key)
+            platforms, tools = self.registry.ptbench_prompt_parts(t.scenario)
+            answer, qp, pp = ptbench_answer(t, self.registry)
+            profile = self.profile_text(t.user_id, t.scenario, visibility) or ""
+            hit = PTBenchRecord(0, t.id, profile, platforms, tools, t.query, answer, tuple(qp), tuple(pp), t.now, (t.gold.platform,))
+            self._one_shot[(key, visibility)] = hit
+        return hit
+
+    # -- worked out once ------------------------------------------------------------------------
+    def gold(self, key: str) -> GoldAnswer:
+        """The task's gold in PTBench's vocabulary, with the platform's id as an accepted alias."""
+        gold = self._gold.get(key)
+        if gold is None:
+            t = self.task(key)
+            answer, qp, pp = ptbench_answer(t, self.registry)
+            gold = self._gold[key] = GoldAnswer.from_ptbench(answer, qp, pp, aliases=(t.gold.platform,))
+        return gold
+
+    def profile_text(self, user_id: str, scenario: str, visibility: str) -> str | None:
+        """What a visibility mode shows of a user in a scenario (None: the profile is hidden)."""
+        key = (user_id, scenario, visibility)
+        if key not in self._views:
+            self._views[key] = (
+                None
+                if visibility == "hidden"
+                else render_profile(
+                    self.dataset.users[user_id],
+                    self.registry,
+                    scenarios=[scenario],
+                    statements=visibility == "profile",
+                    history=visibility != "facts",
+                )
+            )
+        return self._views[key]
+
+    def by_user(self, min_tasks: int) -> dict[str, list[str]]:
+        """Keys of each user's tasks, for users with at least ``min_tasks`` (sorted by user id)."""
+        hit = self._sessions.get(min_tasks)
+        if hit is None:
+            groups: dict[str, list[str]] = {}
+            for t in self.tasks:
+                groups.setdefault(t.user_id, []).append(t.id)
+            hit = self._sessions[min_tasks] = {u: ks for u, ks in sorted(groups.items()) if len(ks) >= min_tasks}
+        return hit
+
+
+@cache
+def dataset_source(dataset: str, split: str, scenarios: tuple[str, ...] | None, kinds: tuple[str, ...] | None) -> DatasetSource:
+    """The process's shared :class:`DatasetSource` for these settings (its caches are shared too)."""
+    return DatasetSource(dataset, split, scenarios, kinds)
+
+
+class RecordSource:
+    """PTBench records: a ``data.json`` path, or a list of records or of raw record objects."""
+
+    def __init__(self, records: str | Path | Sequence[Any]):
+        if isinstance(records, (list, tuple)) and records and all(isinstance(r, PTBenchRecord) for r in records):
+            recs: list[PTBenchRecord] = list(records)
+        else:
+            recs, errors = load_records(records if isinstance(records, (str, Path)) else list(records))
+            if not recs:
+                raise ValueError("no readable PTBench record: " + "; ".join(errors[:3]))
+        self.records: tuple[PTBenchRecord, ...] = tuple(recs)
+        # a record's key is its id; a repeated id gets its position too, so every record stays reachable
+        seen: set[str] = set()
+        keys = []
+        for i, r in enumerate(recs):
+            keys.append(r.id if r.id not in seen else f"{r.id}#{i}")
+            seen.add(r.id)
+        self._keys = tuple(keys)
+        self._index = {k: i for i, k in enumerate(keys)}
+
+    def keys(self) -> Sequence[str]:
+        return self._keys
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._index
+
+    def record(self, key: str) -> PTBenchRecord:
+        return self.records[self._index[key]]
+
+    def info(self, key: str) -> TaskInfo:
+        return TaskInfo(key, "ptbench", None)
+
+    def episode(self, key: str, config: EpisodeConfig, sim_user: SimulatedUser) -> RecordEpisode:
+        return RecordEpisode(self.record(key), config)
+
+    def one_shot(self, key: str, visibility: str) -> PTBenchRecord:
+        return self.record(key)
