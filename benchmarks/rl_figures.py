@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ptenv.evaluation import evaluate
 from ptenv.evaluation.report import write_report
-from ptenv.evaluation.runner import evaluate
 from ptenv.rl.train import train_bandit, train_ppo
 
 DOCS_IMG = Path(__file__).resolve().parent.parent / "docs" / "img"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ptenv.core.agent import AGENTS, Agent, AsyncAgent, load_agent
-from ptenv.evaluation.runner import evaluate, pass_hat_k
+from ptenv.evaluation import evaluate, pass_hat_k
 
 MINI = {"dataset": "ptenv-v1-mini"}
 

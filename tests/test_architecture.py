@@ -186,6 +186,6 @@ def test_the_checker_sees_lazy_imports() -> None:
 def test_modules_stay_readable_in_one_sitting() -> None:
     """No module over ~400 lines; ptenv/ itself keeps about ten entries."""
     long = {n: len(p.read_text(encoding="utf-8").splitlines()) for n, p in MODULES.items()}
-    assert not {n: k for n, k in long.items() if k > 420}, {n: k for n, k in long.items() if k > 420}
+    assert not {n: k for n, k in long.items() if k > 410}, {n: k for n, k in long.items() if k > 410}
     entries = [p.name for p in (ROOT / "ptenv").iterdir() if p.name != "__pycache__" and not p.name.endswith(".egg-info")]
     assert len(entries) <= 11, sorted(entries)

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from ptenv.core.agent import load_agent
-from ptenv.evaluation.runner import evaluate
+from ptenv.evaluation import evaluate
 from ptenv.scoring import COLUMNS, ERRORS
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ptenv.cli", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "ptenv", *args], capture_output=True, text=True, timeout=300)
 
 
 def test_registry_json() -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from ptenv.evaluation.runner import evaluate
+from ptenv.evaluation import evaluate
 from ptenv.scenarios import Task, load_dataset
 from ptenv.testing.loopback import Error, LoopbackLLM, Text, Timeout, ToolCalls
 

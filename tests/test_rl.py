@@ -128,7 +128,7 @@ def test_the_gold_call_is_a_candidate_whenever_it_is_reachable() -> None:
 
 def test_the_bandit_learns_from_reward_and_its_checkpoint_evaluates(tmp_path: Path) -> None:
     """A short seeded run on the mini dataset beats random and profile-blind on held-out users."""
-    from ptenv.evaluation.runner import evaluate
+    from ptenv.evaluation import evaluate
     from ptenv.rl.train import train_bandit
 
     rows = train_bandit(
@@ -152,7 +152,7 @@ def test_the_bandit_learns_from_reward_and_its_checkpoint_evaluates(tmp_path: Pa
 def test_the_bandit_learns_to_look_up_and_ask_in_hidden_sessions(tmp_path: Path) -> None:
     """On the hidden-profile session id, a short run learns to read the fields it needs and ask which
     app, and beats profile-blind and the feedback-only learner on held-out users' sessions."""
-    from ptenv.evaluation.runner import evaluate
+    from ptenv.evaluation import evaluate
     from ptenv.rl.train import train_bandit
 
     train_bandit("ptenv/PersonalSession-Numeric-v0", 3000, tmp_path, seed=0, env_kwargs={"dataset": "ptenv-v1-mini"}, progress=False)
@@ -175,7 +175,7 @@ def test_numeric_ids_pass_stable_baselines3_check_env(env_id: str) -> None:
 def test_maskable_ppo_learns_to_beat_random_and_profile_blind(tmp_path: Path) -> None:
     """A short seeded MaskablePPO run (sb3-contrib) on the numeric id, evaluated on held-out users."""
     need_extra("sb3_contrib", "rl")
-    from ptenv.evaluation.runner import evaluate
+    from ptenv.evaluation import evaluate
     from ptenv.rl.train import train_ppo
 
     train_ppo("ptenv/PersonalTool-Numeric-v0", 6000, tmp_path, seed=0, progress=False)

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ptenv.evaluation.runner import load_results, summarize
+from ptenv.evaluation.results import load_results, summarize
 from ptenv.scenarios import PREFERENCE_KINDS
 from ptenv.scoring import COLUMNS, SHORT_LABELS
 

@@ -1,4 +1,4 @@
-"""Running an agent over a split and summarizing it in PTBench's columns.
+"""Running an agent over a split (in this process, in worker processes, or as async slots).
 
 * **Plan.** Every task of the split (or a seeded sample), times ``trials``; for session envs, every
   user of the split. Each episode's seed is derived from (seed, task or user, trial), so results do
@@ -8,20 +8,18 @@
   retries errored ones; a line cut short by a kill is dropped and its episode rerun. The summary is
   computed from the records in plan order, so an interrupted-then-resumed run and an uninterrupted
   one print the same summary.
-* **Honesty.** An agent that raises, or an episode that never ends, is recorded as errored: it is
-  counted in ``errored``, left out of the metric averages (which are over scored tasks), and counted
-  as a failure in pass^k. It is never silently scored 0.
+* **Honesty.** An agent that raises, or an episode that never ends, is recorded as errored (the
+  agent's error), as is an env that raises on a step (the env's error: a bug of ours); never
+  silently scored 0. :mod:`ptenv.evaluation.results` says how errored episodes count.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import math
 import sys
 import time
 import zlib
-from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -33,7 +31,7 @@ import numpy as np
 
 from ptenv.core.agent import Agent, load_agent
 from ptenv.envs.base import BaseTaskEnv
-from ptenv.scoring import COLUMNS, ERRORS, SHORT_LABELS, aggregate, combine, record_from_dict
+from ptenv.evaluation.results import load_results, record_key, summarize
 
 #: ``--split test`` evaluates both test splits and weights them by task count (PTBench's overall).
 TEST_SPLITS = ("test_trained", "test_untrained")
@@ -212,30 +210,6 @@ def _run_chunk(items: list[PlanItem]) -> list[dict[str, Any]]:
     return [_WORKER.run(i) for i in items]
 
 
-def _record_key(rec: dict[str, Any]) -> tuple[str, str, int]:
-    return (rec["split"], rec["key"], rec["trial"])
-
-
-def load_results(out: Path) -> dict[tuple[str, str, int], dict[str, Any]]:
-    """Finished (not errored) episodes of a results file; drops a cut-short last line in place."""
-    done: dict[tuple[str, str, int], dict[str, Any]] = {}
-    if not out.exists():
-        return done
-    kept = []
-    for line in out.read_text(encoding="utf-8").splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:  # a line cut short by a kill: that episode runs again
-            continue
-        kept.append(line)
-        if rec.get("error") is None:  # errored episodes are retried on resume
-            done[_record_key(rec)] = rec
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text("".join(k + "\n" for k in kept), encoding="utf-8")
-    tmp.replace(out)
-    return done
-
-
 def evaluate(
     env_id: str,
     agent: Agent | str,
@@ -266,7 +240,7 @@ def evaluate(
     sink = out.open("a", encoding="utf-8") if out is not None else None
 
     def finish(rec: dict[str, Any]) -> None:
-        records[_record_key(rec)] = rec
+        records[record_key(rec)] = rec
         if sink is not None:
             sink.write(json.dumps(rec, ensure_ascii=False) + "\n")
             sink.flush()
@@ -349,108 +323,3 @@ class _Progress:
     def close(self) -> None:
         if self.enabled and self.ran:
             print(file=sys.stderr)
-
-
-def pass_hat_k(records: list[dict[str, Any]], trials: int) -> dict[str, float]:
-    """pass^k (τ-bench): over tasks, the chance that k trials drawn from the n run all succeed,
-    C(c, k) / C(n, k). Errored trials stay in n as failures."""
-    by_key: dict[tuple[str, str], list[bool]] = defaultdict(list)
-    for r in records:
-        ok = r.get("error") is None and bool(r.get("tasks")) and all(t.get("success") for t in r["tasks"])
-        by_key[(r["split"], r["key"])].append(ok)
-    out = {}
-    for k in range(1, trials + 1):
-        vals = [math.comb(sum(v), k) / math.comb(len(v), k) for v in by_key.values() if len(v) >= k]
-        out[f"pass^{k}"] = sum(vals) / len(vals) if vals else 0.0
-    return out
-
-
-def summarize(records: list[dict[str, Any]], agent_name: str = "agent", trials: int = 1) -> dict[str, Any]:
-    """PTBench's columns per split and weighted overall, per scenario and kind, errors, rewards,
-    pass^k, and (sessions) success by position in the session."""
-    by_split: dict[str, list[Any]] = defaultdict(list)
-    by_scenario: dict[str, list[Any]] = defaultdict(list)
-    by_kind: dict[str, list[Any]] = defaultdict(list)
-    by_position: dict[int, list[Any]] = defaultdict(list)
-    terms: dict[str, float] = defaultdict(float)
-    scored_tasks = 0
-    for r in records:
-        for t in r.get("tasks", []):
-            if not t.get("metrics"):
-                continue
-            rec = record_from_dict(t["metrics"])
-            by_split[r.get("split", "all")].append(rec)
-            by_scenario[t["scenario"]].append(rec)
-            by_kind[t["kind"]].append(rec)
-            by_position[t.get("position", 0)].append(rec)
-            scored_tasks += 1
-            for k, v in (t.get("reward_terms") or {}).items():
-                terms[k] += v
-    splits = {s: aggregate(v) for s, v in sorted(by_split.items())}
-    overall = combine(list(splits.values())) if splits else aggregate([])
-    finished = [r for r in records if r.get("error") is None]
-    summary: dict[str, Any] = {
-        "agent": agent_name,
-        "episodes": len(records),
-        "tasks": scored_tasks,
-        "errored": len(records) - len(finished),
-        "metrics": overall["acc"],
-        "errors": overall["errors"],
-        "splits": {s: _row(v) for s, v in splits.items()},
-        "scenarios": {s: _row(aggregate(x)) for s, x in sorted(by_scenario.items())},
-        "kinds": {s: _row(aggregate(x)) for s, x in sorted(by_kind.items())},
-        "reward_mean": sum(r["reward"] for r in finished) / len(finished) if finished else 0.0,
-        "reward_terms": {k: v / scored_tasks for k, v in terms.items()} if scored_tasks else {},
-    }
-    usages = [r["usage"] for r in records if r.get("usage")]
-    if usages:
-        summary["usage"] = {k: sum(u[k] for u in usages) for k in usages[0]}
-    if trials > 1:
-        summary["pass_k"] = pass_hat_k(records, trials)
-    if len(by_position) > 1:
-        summary["positions"] = {str(p): _row(aggregate(x)) for p, x in sorted(by_position.items())}
-    return summary
-
-
-def _row(agg: dict[str, Any]) -> dict[str, Any]:
-    return {"n": agg["n"], **agg["acc"], "totals": agg["totals"]}
-
-
-def format_summary(summary: dict[str, Any]) -> str:
-    """The summary as plain-text tables (PTBench's columns as percentages)."""
-    head = f"{'':<24}{'n':>6}" + "".join(f"{SHORT_LABELS[c]:>10}" for c in COLUMNS)
-
-    def cell(acc: dict[str, Any], c: str) -> str:
-        if acc.get("totals", {}).get(c) == 0:  # no such parameters in these tasks: not applicable
-            return f"{'-':>10}"
-        return f"{100 * acc[c]:>10.1f}"
-
-    def row(name: str, n: int, acc: dict[str, Any]) -> str:
-        return f"{name:<24}{n:>6}" + "".join(cell(acc, c) for c in COLUMNS)
-
-    lines = [
-        f"agent: {summary['agent']}   episodes: {summary['episodes']}   tasks: {summary['tasks']}   errored: {summary['errored']}",
-        "",
-        head,
-    ]
-    for s, v in summary["splits"].items():
-        lines.append(row(s, v["n"], v))
-    lines.append(row("overall (weighted)", sum(v["n"] for v in summary["splits"].values()), summary["metrics"]))
-    for title, key in (("by scenario", "scenarios"), ("by task kind", "kinds")):
-        lines += ["", f"{title:<24}"]
-        lines += [row(s, v["n"], v) for s, v in summary[key].items()]
-    if "positions" in summary:
-        lines += ["", "by position in session"]
-        lines += [row(f"task {int(p) + 1}", v["n"], v) for p, v in summary["positions"].items()]
-    lines += ["", "errors: " + ", ".join(f"{e} {summary['errors'][e]}" for e in ERRORS)]
-    terms = summary["reward_terms"]
-    lines.append(
-        f"reward: mean {summary['reward_mean']:.3f} per episode  ("
-        + ", ".join(f"{k} {v:.3f}" for k, v in terms.items() if not k.startswith("penalty"))
-        + ")"
-    )
-    if "usage" in summary:
-        lines.append("usage: " + ", ".join(f"{k} {v}" for k, v in summary["usage"].items()))
-    if "pass_k" in summary:
-        lines.append("pass^k: " + ", ".join(f"{k} {v:.3f}" for k, v in summary["pass_k"].items()) + "  (errored trials count as failures)")
-    return "\n".join(lines)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ptenv.llm.client import LLMConfig, ResponseCache, complete
-from ptenv.scenarios import Dataset, Task, UserProfile
+from ptenv.scenarios import Dataset, Task, UserProfile, load_dataset
 from ptenv.scenarios.profiles import make_history, make_preference
 from ptenv.scenarios.synthesis import synthesize_user_tasks
 from ptenv.tools_registry import PROFILE_FIELDS, ApiSpec, Backend, Registry, World
@@ -235,3 +235,24 @@ def propose_apis(scenario: str, n: int, provider: str, config: LLMConfig, regist
         else:
             out.rejected.append({"id": f"{scenario}-api-{i}", "reason": str(why)})
     return out
+
+
+def synthesize(
+    what: str, provider: str, config: LLMConfig, *, dataset: str, split: str, scenario: str, n: int, seed: int
+) -> tuple[Outcome, list[str]]:
+    """``ptenv synth WHAT``: the outcome, and each accepted proposal as a JSON line."""
+    if what == "paraphrase":
+        ds = load_dataset(dataset)
+        outcome = paraphrase(ds, ds.split(split)[:n], provider, config)
+        return outcome, [t.model_dump_json() for t in outcome.accepted]
+    if what == "users":
+        outcome = propose_users(n, provider, config, seed=seed)
+        lines = [
+            json.dumps({"user": r["user"].model_dump(mode="json"), "tasks": [t.model_dump(mode="json") for t in r["tasks"]]})
+            for r in outcome.accepted
+        ]
+        return outcome, lines
+    if what == "apis":
+        outcome = propose_apis(scenario, n, provider, config)
+        return outcome, [a.model_dump_json() for a in outcome.accepted]
+    raise ValueError(f"synth makes paraphrase, users or apis, not {what!r}")

@@ -8,7 +8,7 @@ and predicting with an agent::
 """
 
 from ptenv.core.records import PTBenchRecord, load_records
-from ptenv.ptbench.files import load_predictions, score, score_splits
+from ptenv.ptbench.files import format_scores, load_predictions, score, score_splits, scores_json
 from ptenv.ptbench.predict import predict
 
-__all__ = ["PTBenchRecord", "load_predictions", "load_records", "predict", "score", "score_splits"]
+__all__ = ["PTBenchRecord", "format_scores", "load_predictions", "load_records", "predict", "score", "score_splits", "scores_json"]

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ptenv.core.records import PTBenchRecord, prediction_from_text
-from ptenv.scoring import RecordScore, Scorer, aggregate, combine, score_record
+from ptenv.scoring import COLUMNS, ERRORS, RecordScore, Scorer, aggregate, combine, score_record
 
 
 def load_predictions(path: str | Path) -> list[dict[str, Any] | None]:
@@ -63,3 +63,31 @@ def score_splits(parts: list[tuple[str, list[PTBenchRecord], list[dict[str, Any]
     if len(results) > 1:
         out["overall"] = combine(list(results.values()))
     return out
+
+
+def _rows(result: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return list(result["splits"].items()) + ([("overall (weighted)", result["overall"])] if "overall" in result else [])
+
+
+def scores_json(result: dict[str, Any]) -> dict[str, Any]:
+    """:func:`score_splits` as ``ptenv ptbench score --json`` prints it: for one split exactly
+    PTBench's ``{"acc", "errors"}``; for several, that and ``n`` per split and overall."""
+    rows = _rows(result)
+    if len(rows) == 1:
+        return {"acc": rows[0][1]["acc"], "errors": rows[0][1]["errors"]}
+    return {n: {"acc": r["acc"], "errors": r["errors"], "n": r["n"]} for n, r in rows}
+
+
+def format_scores(result: dict[str, Any], scorer: str) -> str:
+    """:func:`score_splits` as tables: PTBench's columns (in %) and error counts per split."""
+    rows = _rows(result)
+    lines = [f"scorer: {scorer}", f"{'':<22}{'n':>6}" + "".join(f"{c:>18}" for c in COLUMNS)]
+    lines += [f"{n:<22}{r['n']:>6}" + "".join(f"{100 * r['acc'][c]:>18.2f}" for c in COLUMNS) for n, r in rows]
+    lines += ["", f"{'':<22}" + "".join(f"{e:>22}" for e in ERRORS)]
+    lines += [f"{n:<22}" + "".join(f"{r['errors'][e]:>22}" for e in ERRORS) for n, r in rows]
+    for n, r in result["splits"].items():
+        if r["misaligned"] or r["missing"] or r["extra"]:
+            lines.append(
+                f"{n}: {len(r['misaligned'])} prediction line(s) for another query, {r['missing']} missing, {r['extra']} extra (scored as format failures)"
+            )
+    return "\n".join(lines)
