@@ -95,6 +95,11 @@ class BaseTaskEnv(gym.Env[str, str]):
         """The key of every episode this env can run, in a fixed order (task or record ids)."""
         return list(self.source.keys())
 
+    @property
+    def step_limit(self) -> int:
+        """The most steps one episode can take before it is truncated."""
+        return self.config.max_steps
+
     def reset_options(self, key: str) -> dict[str, Any]:
         """The ``options`` of ``reset`` that start the episode of ``key``."""
         return {self.episode_key: key}

@@ -82,6 +82,10 @@ class PersonalSessionEnv(BaseTaskEnv):
     def episode_keys(self) -> list[str]:
         return list(self._sessions())
 
+    @property
+    def step_limit(self) -> int:
+        return self.config.max_steps * self.tasks_per_session
+
     def closed_tasks(self, info: dict[str, Any]) -> list[dict[str, Any]]:
         return [info["task_result"]] if "task_result" in info else []
 

@@ -16,6 +16,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from ptenv.rl.wrappers import NumericEnv
+
 
 def train_bandit(
     env_id: str,
@@ -31,6 +33,7 @@ def train_bandit(
 
     out.mkdir(parents=True, exist_ok=True)
     env = gym.make(env_id, split=split, **(env_kwargs or {}))
+    numeric = _numeric(env, env_id)
     agent: Any = load_agent("bandit", seed=seed)  # by name: the core never imports an agent
     rows: list[dict[str, float]] = []
     done_steps = episodes = 0
@@ -46,8 +49,8 @@ def train_bandit(
             obs, reward, terminated, truncated, info = env.step(a)
             ret += float(reward)
             done_steps += 1
-            terms = info.get("task_result", {}).get("reward_terms") or info.get("reward_terms")
-            if terms is not None:  # a request closed (an episode, or one request of a session)
+            for closed in numeric.closed_tasks(info):  # a request closed (an episode, or one of a session)
+                terms = closed["reward_terms"]
                 window.append((float(terms["total"]), float(terms["platform"]), float(terms["profile_args"])))
                 # credit each request with its own return: a session's summed return would blur it
                 agent.update(trajectory, ret)
@@ -85,25 +88,34 @@ def train_bandit(
     return rows
 
 
+def _numeric(env: gym.Env[Any, Any], env_id: str) -> NumericEnv:
+    inner = env.unwrapped
+    if not isinstance(inner, NumericEnv):
+        raise ValueError(
+            f"ptenv train trains on a numeric id (ptenv/PersonalTool-Numeric-v0, ptenv/PersonalSession-Numeric-v0), not {env_id}"
+        )
+    return inner
+
+
 class _Recorder(gym.Wrapper[Any, Any, Any, Any]):
     """Records (global step, reward total, platform, profile args) whenever a request closes."""
 
-    def __init__(self, env: gym.Env[Any, Any]):
+    def __init__(self, env: NumericEnv):
         super().__init__(env)
+        self.numeric = env
         self.steps = 0
         self.closed: list[tuple[int, float, float, float]] = []
 
     def step(self, action: Any) -> Any:
         obs, reward, terminated, truncated, info = self.env.step(action)
         self.steps += 1
-        terms = info.get("reward_terms") or info.get("task_result", {}).get("reward_terms")
-        if terms is not None:
+        for closed in self.numeric.closed_tasks(info):
+            terms = closed["reward_terms"]
             self.closed.append((self.steps, float(terms["total"]), float(terms["platform"]), float(terms["profile_args"])))
         return obs, reward, terminated, truncated, info
 
     def action_masks(self) -> np.ndarray:
-        masks: np.ndarray = self.env.unwrapped.action_masks()  # type: ignore[attr-defined]
-        return masks
+        return self.numeric.action_masks()
 
 
 def train_ppo(
@@ -122,7 +134,7 @@ def train_ppo(
     except ImportError:
         raise ValueError("--agent ppo needs the rl extra: pip install torch==2.13.0 && pip install -e '.[rl]'") from None
     out.mkdir(parents=True, exist_ok=True)
-    env = _Recorder(gym.make(env_id, split=split, **(env_kwargs or {})).unwrapped)
+    env = _Recorder(_numeric(gym.make(env_id, split=split, **(env_kwargs or {})), env_id))
     t0 = time.perf_counter()
     model = MaskablePPO("MlpPolicy", env, seed=seed, n_steps=512, batch_size=128, verbose=0, device="cpu")
     model.learn(total_timesteps=steps, progress_bar=False)

@@ -37,6 +37,7 @@ from typing import Any
 import gymnasium as gym
 
 from ptenv.core.actions import ActionError, parse_action
+from ptenv.envs.base import BaseTaskEnv
 
 SYSTEM_PROMPT = (
     "You are an assistant acting for a user through tools. Each user message is an observation of "
@@ -128,8 +129,11 @@ def gym_env_kwargs(
 ) -> dict[str, Any]:
     """Keyword arguments for ``verifiers.GymEnv``: train rows from ``split``, eval rows from
     ``eval_split`` (``None``: the same split, other seeds); ``env_kwargs`` go to the ptenv id."""
-    probe = gym.make(env_id, split=split, **env_kwargs).unwrapped
-    turns = int(probe.config.max_steps) * int(getattr(probe, "tasks_per_session", 1)) + 1  # type: ignore[attr-defined]
+    probe = gym.make(env_id, split=split, **env_kwargs)
+    inner = probe.unwrapped
+    if not isinstance(inner, BaseTaskEnv):
+        raise ValueError(f"{env_id} is not a text id of ptenv; GymEnv plays text envs")
+    turns = inner.step_limit + 1
     probe.close()
     adapter_kwargs: dict[str, Any] = {"env_id": env_id, "split": split, **env_kwargs}
     if eval_split is not None:

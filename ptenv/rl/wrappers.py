@@ -20,6 +20,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.spaces import Box, Discrete
 
+from ptenv.envs.base import BaseTaskEnv
 from ptenv.rl.candidates import SIZE, Candidate, CandidateBuilder, K, action_mask, features
 
 
@@ -93,6 +94,9 @@ class NumericEnv(gym.Env[np.ndarray, np.int64]):
     def __init__(self, env_id: str = "ptenv/PersonalTool-v0", render_mode: str | None = None, **kwargs: Any):
         self.render_mode = render_mode
         base = gym.make(env_id, disable_env_checker=True, render_mode=render_mode, **kwargs)
+        if not isinstance(base.unwrapped, BaseTaskEnv):
+            raise ValueError(f"the numeric ids wrap a text id of ptenv, not {env_id!r}")
+        self._text_env: BaseTaskEnv = base.unwrapped
         self._env = NumericObservation(CandidateActions(base))
         self.action_space = self._env.action_space
         self.observation_space = self._env.observation_space
@@ -105,6 +109,10 @@ class NumericEnv(gym.Env[np.ndarray, np.int64]):
 
     def step(self, action: Any) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict[str, Any]]:
         return self._env.step(action)
+
+    def closed_tasks(self, info: dict[str, Any]) -> list[dict[str, Any]]:
+        """The requests a step's ``info`` reports closed (see :meth:`ptenv.envs.base.BaseTaskEnv.closed_tasks`)."""
+        return self._text_env.closed_tasks(info)
 
     def action_masks(self) -> np.ndarray:
         """The current candidates as booleans (sb3-contrib's MaskablePPO asks for this)."""
