@@ -276,3 +276,18 @@ def test_profile_views_do_not_leak_across_datasets() -> None:
         obs, _ = env.reset(options={"task_id": task.id})
         phone = load_dataset(dataset).users["u000"].facts["phone"]
         assert f"- phone: {phone}" in ptenv.parse_observation(obs)["user"]["profile"]
+
+
+def test_a_bare_api_name_resolves_when_one_platform_has_it() -> None:
+    """PTBench's form without a platform, ``search_dishes(keyword='curry')``: the one platform with
+    that API runs it. (It used to be refused as "on several platforms": each tool counted once per
+    spelling of its name.)"""
+    env = make("ptenv/PersonalTool-v0", scenarios=["takeout"])
+    env.reset(seed=0)
+    obs, r, *_ = env.step("search_dishes(keyword='curry')")
+    res = ptenv.parse_observation(obs)["results"][0]
+    assert res["ok"] and res["tool"] == "quickbite__search_dishes" and r == 0.0
+    obs, r, *_ = env.step("no_such_api(keyword='curry')")
+    res = ptenv.parse_observation(obs)["results"][0]
+    assert res["error"]["code"] == "unknown_tool" and "no tool named 'no_such_api'" in res["error"]["message"] and r < 0
+

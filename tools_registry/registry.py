@@ -104,7 +104,7 @@ class Registry:
             if tool is not None:
                 return tool
             return f"no tool {name!r} on platform {platform_hint!r} in this scenario"
-        owners = [t for t in index.values() if t.api.lower() == key]
+        owners = [t for t in self.tools_for(scenario) if t.api.lower() == key]
         if len(owners) == 1:
             return owners[0]
         if owners:
