@@ -290,4 +290,3 @@ def test_a_bare_api_name_resolves_when_one_platform_has_it() -> None:
     obs, r, *_ = env.step("no_such_api(keyword='curry')")
     res = ptenv.parse_observation(obs)["results"][0]
     assert res["error"]["code"] == "unknown_tool" and "no tool named 'no_such_api'" in res["error"]["message"] and r < 0
-

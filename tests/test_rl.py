@@ -56,8 +56,8 @@ MINI = dataset_source("ptenv-v1-mini", "test", None, None)
 
 def _episode(t: Task, config: EpisodeConfig, gold: GoldAnswer | None = None) -> TaskEpisode:
     """An episode of any task, even one whose gold was replaced (the real gold is only scored)."""
-    profile = MINI.profile_text(t.user_id, t.scenario, config.visibility)
-    return TaskEpisode(t, MINI.dataset.users[t.user_id], MINI.registry, config, gold or MINI.gold(t.id), profile)
+    profile, tools = MINI.profile_text(t.user_id, t.scenario, config.visibility), MINI.tools_json(t.scenario, config.visibility)
+    return TaskEpisode(t, MINI.dataset.users[t.user_id], MINI.registry, config, gold or MINI.gold(t.id), profile, tools)
 
 
 def _candidates(task_episode: TaskEpisode) -> list[str]:

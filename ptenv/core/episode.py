@@ -12,7 +12,8 @@ Hidden means hidden: no episode puts the gold or a hidden profile value into a p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from functools import cached_property
+from typing import Any, Literal, NamedTuple, Protocol
 
 from ptenv.core.actions import ActionError, ParsedAction, parse_action
 from ptenv.core.reward import EpisodeScore, Ledger, RewardMode, RewardModel
@@ -47,13 +48,12 @@ class EpisodeConfig:
         if self.max_steps < 1:
             raise ValueError("max_steps must be at least 1")
 
-    @property
+    @cached_property
     def reward(self) -> RewardModel:
         return RewardModel(self.reward_mode)
 
 
-@dataclass(frozen=True)
-class TaskInfo:
+class TaskInfo(NamedTuple):
     """What ``info`` may say about the request being worked on (public: no gold)."""
 
     id: str

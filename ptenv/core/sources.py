@@ -19,6 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
+from ptenv.core.builtins import Builtins
 from ptenv.core.episode import EpisodeConfig, TaskInfo
 from ptenv.core.record_episode import RecordEpisode
 from ptenv.core.records import PTBenchRecord, load_records
@@ -80,6 +81,7 @@ class DatasetSource:
         self._views: dict[tuple[str, str, str], str | None] = {}
         self._one_shot: dict[tuple[str, str], PTBenchRecord] = {}
         self._sessions: dict[int, dict[str, list[str]]] = {}
+        self._tools: dict[tuple[str, str], str] = {}
 
     # -- the interface --------------------------------------------------------------------------
     def keys(self) -> Sequence[str]:
@@ -96,11 +98,10 @@ class DatasetSource:
         return TaskInfo(t.id, t.scenario, t.kind)
 
     def episode(self, key: str, config: EpisodeConfig, sim_user: SimulatedUser) -> TaskEpisode:
-        t = self.task(key)
+        t, vis = self.task(key), config.visibility
         user = self.dataset.users[t.user_id]
-        return TaskEpisode(
-            t, user, self.registry, config, self.gold(key), self.profile_text(t.user_id, t.scenario, config.visibility), sim_user
-        )
+        profile, tools = self.profile_text(t.user_id, t.scenario, vis), self.tools_json(t.scenario, vis)
+        return TaskEpisode(t, user, self.registry, config, self.gold(key), profile, tools, sim_user)
 
     def one_shot(self, key: str, visibility: str) -> PTBenchRecord:
         hit = self._one_shot.get((key, visibility))
@@ -139,6 +140,16 @@ class DatasetSource:
                 )
             )
         return self._views[key]
+
+    def tools_json(self, scenario: str, visibility: str) -> str:
+        """The tools an episode offers (the scenario's platforms' and the built-ins on offer), as
+        the JSON list its first observation splices in."""
+        text = self._tools.get((scenario, visibility))
+        if text is None:
+            platform_tools = self.registry.tool_definitions_json(scenario)
+            builtin_tools = Builtins.definitions_json(visibility, tuple(self.registry.scenarios))
+            text = self._tools[(scenario, visibility)] = platform_tools[:-1] + "," + builtin_tools[1:]
+        return text
 
     def by_user(self, min_tasks: int) -> dict[str, list[str]]:
         """Keys of each user's tasks, for users with at least ``min_tasks`` (sorted by user id)."""

@@ -11,7 +11,6 @@ or user: the gold in PTBench's vocabulary and the user as the visibility mode sh
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +48,7 @@ class TaskEpisode(EpisodeCore):
         config: EpisodeConfig,
         gold: GoldAnswer,
         profile_text: str | None,
+        tools_json: str,
         sim_user: SimulatedUser | None = None,
     ):
         super().__init__(config)
@@ -56,10 +56,10 @@ class TaskEpisode(EpisodeCore):
         self.info = TaskInfo(task.id, task.scenario, task.kind)
         self.scenario = registry.scenarios[task.scenario]
         self.sim_user: SimulatedUser = sim_user or ScriptedUser()
-        #: What the visibility mode shows of the user (None: hidden).
-        self.profile_text = profile_text
+        #: What the visibility mode shows of the user (None: hidden), and the tools on offer as JSON.
+        self.profile_text, self.tools_json = profile_text, tools_json
         self.backend = Backend(registry.world(task.scenario), seed=task.seed, now=task.now)
-        self.builtins = Builtins(Situation(user, task, self.scenario), registry, self.sim_user)
+        self._builtins: Builtins | None = None
         self.offered = Builtins.offered(config.visibility)
         self.calls: list[CallRecord] = []
 
@@ -88,9 +88,8 @@ class TaskEpisode(EpisodeCore):
         )
         if not with_tools:
             return head
-        platform_tools = self.registry.tool_definitions_json(self.task.scenario)
-        builtin_tools = Builtins.definitions_json(vis, tuple(self.registry.scenarios))
-        return head[:-1] + ',"tools":' + platform_tools[:-1] + "," + builtin_tools[1:] + "}"
+        # the tool list is most of the text: spliced in once, pre-encoded
+        return "".join((head[:-1], ',"tools":', self.tools_json, "}"))
 
     # -- acting -------------------------------------------------------------------------------
     def act(self, action: Any) -> tuple[dict[str, Any], float]:
@@ -139,6 +138,13 @@ class TaskEpisode(EpisodeCore):
             return {"tool": tool.name, "ok": False, **result}, 0.0
         return {"tool": tool.name, "ok": True, "output": result}, 0.0
 
+    @property
+    def builtins(self) -> Builtins:
+        """The built-in tools, bound to this episode's user (made on first use)."""
+        if self._builtins is None:
+            self._builtins = Builtins(Situation(self.user, self.task, self.scenario), self.registry, self.sim_user)
+        return self._builtins
+
     def _builtin(self, name: str, args: dict[str, Any]) -> tuple[dict[str, Any], float]:
         out = self.builtins.run(name, args)
         cost = self.ledger.charge(out.charge) if out.charge is not None else 0.0
@@ -166,11 +172,13 @@ def prediction_from_calls(calls: list[CallRecord], gold: GoldAnswer, platform_of
     """
     effective = [c for c in calls if c.ok and c.platform is not None]
     chosen = effective[-1].platform if effective else None
-    gold_count = Counter(api for api, _ in gold.calls)
+    gold_count: dict[str, int] = {}  # plain dicts: this runs at every episode's end, Counter is slower
+    for api, _ in gold.calls:
+        gold_count[api] = gold_count.get(api, 0) + 1
     extra_read = extra_write = 0
     last_read: dict[str, dict[str, Any]] = {}
     writes: list[tuple[str, dict[str, Any]]] = []
-    write_seen: Counter[str] = Counter()
+    write_seen: dict[str, int] = {}
     for c in effective:
         assert c.api is not None
         is_write = c.kind == ToolKind.WRITE.value
@@ -179,7 +187,7 @@ def prediction_from_calls(calls: list[CallRecord], gold: GoldAnswer, platform_of
             extra_read += not is_write
         elif is_write:
             writes.append((c.api, c.args))
-            write_seen[c.api] += 1
+            write_seen[c.api] = write_seen.get(c.api, 0) + 1
             if write_seen[c.api] > gold_count.get(c.api, 0):
                 extra_write += 1
         elif c.api in gold_count:
