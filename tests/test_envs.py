@@ -290,3 +290,38 @@ def test_a_bare_api_name_resolves_when_one_platform_has_it() -> None:
     obs, r, *_ = env.step("no_such_api(keyword='curry')")
     res = ptenv.parse_observation(obs)["results"][0]
     assert res["error"]["code"] == "unknown_tool" and "no tool named 'no_such_api'" in res["error"]["message"] and r < 0
+
+
+def test_builtins_validate_their_arguments_without_raising() -> None:
+    """Each built-in validates against its argument model: a bad value is an invalid action with the
+    built-in's message (a list as ``field`` used to raise out of ``step``); ``finish`` always ends."""
+    env = make("ptenv/PersonalTool-Hidden-v0")
+    env.reset(seed=0)
+    cases = [
+        ({"name": "get_profile_field", "arguments": {"field": ["phone"]}}, "field must be one of"),
+        ({"name": "get_profile_field", "arguments": {"field": "blood_type"}}, "field must be one of"),
+        ({"name": "ask_user", "arguments": {"question": "   "}}, 'ask_user needs a "question" string'),
+        ({"name": "ask_user", "arguments": {"question": 42}}, 'ask_user needs a "question" string'),
+        ({"name": "search_history", "arguments": {"platform": 7}}, "search_history takes"),
+    ]
+    for i, (action, message) in enumerate(cases, 1):
+        obs, r, term, *_ = env.step(json.dumps(action))
+        res = ptenv.parse_observation(obs)["results"][0]
+        assert res["error"]["code"] == "invalid_arguments" and message in res["error"]["message"] and r == pytest.approx(-0.05)
+        assert not term
+    obs, r, term, trunc, info = env.step(json.dumps({"name": "get_profile_field", "arguments": {"field": "phone", "extra": 1}}))
+    assert ptenv.parse_observation(obs)["results"][0]["ok"] and info["lookups"] == 1 and info["invalid_actions"] == len(cases)
+    obs, r, term, *_ = env.step(json.dumps({"name": "finish", "arguments": {"message": 5}}))
+    assert term
+
+
+def test_builtin_schemas_come_from_their_argument_models() -> None:
+    from ptenv.core.builtins import SPECS, Builtins
+    from ptenv.tools_registry import PROFILE_FIELDS, SCENARIOS
+
+    defs = {d["name"]: d for d in Builtins.definitions("hidden", SCENARIOS)}
+    assert list(defs) == list(SPECS) == ["finish", "ask_user", "get_profile_field", "search_history"]
+    assert defs["get_profile_field"]["parameters"]["properties"]["field"]["enum"] == list(PROFILE_FIELDS)
+    assert defs["search_history"]["parameters"]["properties"]["scenario"]["enum"] == list(SCENARIOS)
+    assert defs["ask_user"]["parameters"]["required"] == ["question"] and "0.02" in defs["ask_user"]["description"]
+    assert [d["name"] for d in Builtins.definitions("profile", SCENARIOS)] == ["finish"]
