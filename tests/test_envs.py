@@ -305,10 +305,10 @@ def test_builtins_validate_their_arguments_without_raising() -> None:
         ({"name": "search_history", "arguments": {"platform": 7}}, "search_history takes"),
     ]
     for i, (action, message) in enumerate(cases, 1):
-        obs, r, term, *_ = env.step(json.dumps(action))
+        obs, r, term, trunc, info = env.step(json.dumps(action))
         res = ptenv.parse_observation(obs)["results"][0]
         assert res["error"]["code"] == "invalid_arguments" and message in res["error"]["message"] and r == pytest.approx(-0.05)
-        assert not term
+        assert not term and info["invalid_actions"] == i
     obs, r, term, trunc, info = env.step(json.dumps({"name": "get_profile_field", "arguments": {"field": "phone", "extra": 1}}))
     assert ptenv.parse_observation(obs)["results"][0]["ok"] and info["lookups"] == 1 and info["invalid_actions"] == len(cases)
     obs, r, term, *_ = env.step(json.dumps({"name": "finish", "arguments": {"message": 5}}))
