@@ -17,14 +17,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
 
 from ptenv.core.observations import encode
 from ptenv.core.reward import COSTS, Charge
 from ptenv.core.user_sim import SimulatedUser, Situation
-from ptenv.tools_registry import PROFILE_FIELDS, Registry
+from ptenv.scenarios import Task, UserProfile
+from ptenv.tools_registry import PROFILE_FIELDS, Registry, ScenarioSpec
 from ptenv.tools_registry.tools import clean_schema
 
 FINISH = "finish"
@@ -53,6 +54,8 @@ class BuiltinSpec:
     #: The message of an ``invalid_arguments`` error; None: bad arguments are ignored.
     invalid: str | None
     method: Callable[..., Outcome]
+    #: The arguments when none are given (None when some are required).
+    defaults: BaseModel | None
 
     def description(self) -> str:
         doc = " ".join((self.method.__doc__ or "").split())
@@ -100,11 +103,27 @@ class SearchHistoryArgs(_Args):
     platform: str | None = Field(None, description="Only this platform (id or name).")
 
 
+class BuiltinContext(Protocol):
+    """What the built-ins read of their episode (a task episode is one)."""
+
+    user: UserProfile
+    task: Task
+    scenario: ScenarioSpec
+    registry: Registry
+    sim_user: SimulatedUser
+
+
 class Builtins:
     """The built-in tools of one episode; ``run`` dispatches a call to the method of its name."""
 
-    def __init__(self, situation: Situation, registry: Registry, sim_user: SimulatedUser):
-        self.situation, self.registry, self.sim_user = situation, registry, sim_user
+    __slots__ = ("ctx",)
+
+    def __init__(self, ctx: BuiltinContext):
+        self.ctx = ctx
+
+    @property
+    def situation(self) -> Situation:
+        return Situation(self.ctx.user, self.ctx.task, self.ctx.scenario)
 
     @builtin(FinishArgs)
     def finish(self, args: FinishArgs) -> Outcome:
@@ -116,7 +135,7 @@ class Builtins:
         """Ask the user a question (costs {cost} reward). They answer about their own details and
         which platform they would use; they cannot tell you which tool to call."""
         try:
-            answer = self.sim_user.reply(args.question, self.situation)
+            answer = self.ctx.sim_user.reply(args.question, self.situation)
         except Exception as exc:  # an LLM-backed user can fail; the env must not
             msg = f"the simulated user could not answer ({type(exc).__name__}); try again or go on without"
             return Outcome(error={"code": "user_unavailable", "message": msg})
@@ -125,15 +144,15 @@ class Builtins:
     @builtin(GetProfileFieldArgs, hidden_only=True, cost="lookup", invalid=f"field must be one of {', '.join(PROFILE_FIELDS)}")
     def get_profile_field(self, args: GetProfileFieldArgs) -> Outcome:
         """Read one field of the user's profile (costs {cost} reward)."""
-        return Outcome(output={"field": args.field, "value": self.situation.user.facts[args.field]}, charge="lookup")
+        return Outcome(output={"field": args.field, "value": self.ctx.user.facts[args.field]}, charge="lookup")
 
     @builtin(SearchHistoryArgs, hidden_only=True, cost="lookup", invalid="search_history takes a scenario and a platform as strings")
     def search_history(self, args: SearchHistoryArgs) -> Outcome:
         """Search the user's past behaviour: which platform they used, for what, in which
         situation (costs {cost} reward)."""
         events = []
-        for e in self.situation.user.history:
-            sc = self.registry.scenarios[e.scenario]
+        for e in self.ctx.user.history:
+            sc = self.ctx.registry.scenarios[e.scenario]
             if args.scenario and e.scenario != args.scenario:
                 continue
             if args.platform and args.platform.lower() not in (e.platform, sc.platform(e.platform).name.lower()):
@@ -154,13 +173,16 @@ class Builtins:
     def run(self, name: str, arguments: dict[str, Any]) -> Outcome:
         """Validate the arguments of built-in ``name`` and run it (``name`` is one of :data:`SPECS`)."""
         spec = SPECS[name]
+        if not arguments and spec.defaults is not None:  # finish, most often: nothing to validate
+            return spec.method(self, spec.defaults)
         try:
             args = spec.args.model_validate(arguments)
         except ValidationError:
-            if spec.invalid is None:
-                args = spec.args()
-            else:
-                return Outcome(error={"code": "invalid_arguments", "message": spec.invalid}, charge="invalid")
+            if spec.defaults is None or spec.invalid is not None:
+                return Outcome(
+                    error={"code": "invalid_arguments", "message": spec.invalid or f"{name}: invalid arguments"}, charge="invalid"
+                )
+            args = spec.defaults
         return spec.method(self, args)
 
     @staticmethod
@@ -190,7 +212,11 @@ def _collect() -> dict[str, BuiltinSpec]:
         marks = getattr(member, "__builtin__", None)
         if marks is not None:
             args, hidden_only, cost, invalid = marks
-            specs[name] = BuiltinSpec(name, args, hidden_only, cost, invalid, member)
+            try:
+                defaults: BaseModel | None = args()
+            except ValidationError:
+                defaults = None
+            specs[name] = BuiltinSpec(name, args, hidden_only, cost, invalid, member, defaults)
     return specs
 
 

@@ -19,7 +19,7 @@ from ptenv.core.builtins import Builtins
 from ptenv.core.episode import INSTRUCTIONS, EpisodeConfig, EpisodeCore, TaskInfo
 from ptenv.core.observations import dumps
 from ptenv.core.reward import EpisodeScore
-from ptenv.core.user_sim import ScriptedUser, SimulatedUser, Situation
+from ptenv.core.user_sim import ScriptedUser, SimulatedUser
 from ptenv.scenarios import Task, UserProfile
 from ptenv.scoring import GoldAnswer, Prediction, score_record
 from ptenv.tools_registry import Backend, Registry, ToolKind
@@ -59,7 +59,6 @@ class TaskEpisode(EpisodeCore):
         #: What the visibility mode shows of the user (None: hidden), and the tools on offer as JSON.
         self.profile_text, self.tools_json = profile_text, tools_json
         self.backend = Backend(registry.world(task.scenario), seed=task.seed, now=task.now)
-        self._builtins: Builtins | None = None
         self.offered = Builtins.offered(config.visibility)
         self.calls: list[CallRecord] = []
 
@@ -138,15 +137,8 @@ class TaskEpisode(EpisodeCore):
             return {"tool": tool.name, "ok": False, **result}, 0.0
         return {"tool": tool.name, "ok": True, "output": result}, 0.0
 
-    @property
-    def builtins(self) -> Builtins:
-        """The built-in tools, bound to this episode's user (made on first use)."""
-        if self._builtins is None:
-            self._builtins = Builtins(Situation(self.user, self.task, self.scenario), self.registry, self.sim_user)
-        return self._builtins
-
     def _builtin(self, name: str, args: dict[str, Any]) -> tuple[dict[str, Any], float]:
-        out = self.builtins.run(name, args)
+        out = Builtins(self).run(name, args)  # made per call: held, it would tie a cycle to the episode
         cost = self.ledger.charge(out.charge) if out.charge is not None else 0.0
         if out.error is not None:
             return {"tool": name, "ok": False, "error": out.error}, cost
