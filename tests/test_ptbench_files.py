@@ -319,3 +319,21 @@ def test_records_run_in_the_multi_step_env_judged_not_executed(tmp_path: Path) -
     env.step(action)
     *_, info = env.step('{"name": "finish"}')
     assert info["success"], info
+
+
+def test_records_with_a_repeated_id_all_stay_reachable() -> None:
+    """Two records sharing an id are both run, in order (a data.json may repeat ids)."""
+    import gymnasium as gym
+
+    import ptenv
+
+    raw = [
+        {"user_profile": PROFILE, "platforms": PLATFORMS, "tools": TOOLS, "query": f"request {i}", **case, "id": "same"}
+        for i, (case, _) in enumerate(CASES[:2])
+    ]
+    env = gym.make("ptenv/PTBench-v0", records=raw)
+    keys = env.unwrapped.episode_keys()
+    assert keys == ["same", "same#1"]
+    queries = [ptenv.parse_observation(env.reset(options={"task_index": i})[0])["query"] for i in range(2)]
+    assert queries == [raw[0]["query"], raw[1]["query"]]
+    assert env.reset(options={"task_id": "same#1"})[1]["task_id"] == "same#1"

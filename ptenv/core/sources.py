@@ -14,7 +14,7 @@ the same split and filters (:func:`dataset_source`), so those caches are too.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -49,7 +49,21 @@ class TaskSource(Protocol):
         ...
 
 
-class DatasetSource:
+class _Keyed:
+    """A source's keys in a fixed order, and each key's position."""
+
+    def _set_keys(self, keys: Iterable[str]) -> None:
+        self._keys = tuple(keys)
+        self._index = {k: i for i, k in enumerate(self._keys)}
+
+    def keys(self) -> Sequence[str]:
+        return self._keys
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._index
+
+
+class DatasetSource(_Keyed):
     """The tasks of one split of a built-in dataset, optionally filtered (see :func:`dataset_source`)."""
 
     def __init__(self, dataset: str, split: str, scenarios: tuple[str, ...] | None = None, kinds: tuple[str, ...] | None = None):
@@ -75,8 +89,7 @@ class DatasetSource:
             }
             raise ValueError(f"no task matches {wanted}")
         self.tasks: tuple[Task, ...] = tuple(tasks)
-        self._keys = tuple(t.id for t in tasks)
-        self._index = {t.id: i for i, t in enumerate(tasks)}
+        self._set_keys(t.id for t in tasks)
         self._gold: dict[str, GoldAnswer] = {}
         self._views: dict[tuple[str, str, str], str | None] = {}
         self._one_shot: dict[tuple[str, str], PTBenchRecord] = {}
@@ -84,12 +97,6 @@ class DatasetSource:
         self._tools: dict[tuple[str, str], str] = {}
 
     # -- the interface --------------------------------------------------------------------------
-    def keys(self) -> Sequence[str]:
-        return self._keys
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._index
-
     def task(self, key: str) -> Task:
         return self.tasks[self._index[key]]
 
@@ -168,7 +175,7 @@ def dataset_source(dataset: str, split: str, scenarios: tuple[str, ...] | None, 
     return DatasetSource(dataset, split, scenarios, kinds)
 
 
-class RecordSource:
+class RecordSource(_Keyed):
     """PTBench records: a ``data.json`` path, or a list of records or of raw record objects."""
 
     def __init__(self, records: str | Path | Sequence[Any]):
@@ -185,14 +192,7 @@ class RecordSource:
         for i, r in enumerate(recs):
             keys.append(r.id if r.id not in seen else f"{r.id}#{i}")
             seen.add(r.id)
-        self._keys = tuple(keys)
-        self._index = {k: i for i, k in enumerate(keys)}
-
-    def keys(self) -> Sequence[str]:
-        return self._keys
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._index
+        self._set_keys(keys)
 
     def record(self, key: str) -> PTBenchRecord:
         return self.records[self._index[key]]
