@@ -36,7 +36,8 @@ SEARCH_HISTORY = "search_history"
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a built-in did: an ``output`` (it worked) or an ``error``, and the charge it costs."""
+    """What a built-in did: an ``output`` (it worked) or an ``error``, and what the step is charged
+    (:meth:`Builtins.run` sets it: the built-in's cost when it worked, ``invalid`` for bad arguments)."""
 
     output: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
@@ -49,7 +50,7 @@ class BuiltinSpec:
     args: type[BaseModel]
     #: Offered only when the profile is hidden.
     hidden_only: bool
-    #: What one successful use costs (a key of the reward model's costs), or None.
+    #: What one use that works costs (a key of the reward model's costs), or None.
     cost: Charge | None
     #: The message of an ``invalid_arguments`` error; None: bad arguments are ignored.
     invalid: str | None
@@ -139,12 +140,12 @@ class Builtins:
         except Exception as exc:  # an LLM-backed user can fail; the env must not
             msg = f"the simulated user could not answer ({type(exc).__name__}); try again or go on without"
             return Outcome(error={"code": "user_unavailable", "message": msg})
-        return Outcome(output={"answer": answer}, charge="question")
+        return Outcome(output={"answer": answer})
 
     @builtin(GetProfileFieldArgs, hidden_only=True, cost="lookup", invalid=f"field must be one of {', '.join(PROFILE_FIELDS)}")
     def get_profile_field(self, args: GetProfileFieldArgs) -> Outcome:
         """Read one field of the user's profile (costs {cost} reward)."""
-        return Outcome(output={"field": args.field, "value": self.ctx.user.facts[args.field]}, charge="lookup")
+        return Outcome(output={"field": args.field, "value": self.ctx.user.facts[args.field]})
 
     @builtin(SearchHistoryArgs, hidden_only=True, cost="lookup", invalid="search_history takes a scenario and a platform as strings")
     def search_history(self, args: SearchHistoryArgs) -> Outcome:
@@ -167,23 +168,24 @@ class Builtins:
                     "situation": situation_text,
                 }
             )
-        return Outcome(output={"events": events}, charge="lookup")
+        return Outcome(output={"events": events})
 
     # -- the table -----------------------------------------------------------------------------
     def run(self, name: str, arguments: dict[str, Any]) -> Outcome:
         """Validate the arguments of built-in ``name`` and run it (``name`` is one of :data:`SPECS`)."""
         spec = SPECS[name]
         if not arguments and spec.defaults is not None:  # finish, most often: nothing to validate
-            return spec.method(self, spec.defaults)
-        try:
-            args = spec.args.model_validate(arguments)
-        except ValidationError:
-            if spec.defaults is None or spec.invalid is not None:
-                return Outcome(
-                    error={"code": "invalid_arguments", "message": spec.invalid or f"{name}: invalid arguments"}, charge="invalid"
-                )
             args = spec.defaults
-        return spec.method(self, args)
+        else:
+            try:
+                args = spec.args.model_validate(arguments)
+            except ValidationError:
+                if spec.defaults is None or spec.invalid is not None:
+                    message = spec.invalid or f"{name}: invalid arguments"
+                    return Outcome(error={"code": "invalid_arguments", "message": message}, charge="invalid")
+                args = spec.defaults
+        out = spec.method(self, args)
+        return out if out.error is not None or spec.cost is None else Outcome(output=out.output, charge=spec.cost)
 
     @staticmethod
     def names() -> frozenset[str]:
