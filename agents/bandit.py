@@ -11,6 +11,7 @@ from the observation text and takes the most probable candidate.
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -74,11 +75,21 @@ class CandidateBandit:
 
     @classmethod
     def load(cls, path: str | Path, seed: int | None = 0) -> CandidateBandit:
-        data = np.load(path)
-        meta = json.loads(str(data["meta"]))
+        """A checkpoint of ``ptenv train --agent bandit`` (read with ``allow_pickle=False``: arrays
+        and a JSON text only). A file that is not one is a ``ValueError`` naming what is wrong."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(str(data["meta"]))
+                theta = np.asarray(data["theta"], dtype=float)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            raise ValueError(f"{path}: not a bandit checkpoint of ptenv train ({type(exc).__name__}: {exc})") from None
+        if not isinstance(meta, dict):
+            raise ValueError(f"{path}: its metadata is not a JSON object; not a bandit checkpoint of ptenv train")
         if meta.get("size") != SIZE:
             raise ValueError(f"{path}: made for observations of size {meta.get('size')}, this ptenv has {SIZE}")
-        return cls(seed=seed, theta=data["theta"])
+        if theta.shape != (D,):
+            raise ValueError(f"{path}: weights of shape {theta.shape}, expected ({D},)")
+        return cls(seed=seed, theta=theta)
 
     # -- the Agent protocol on text envs ---------------------------------------------------------
     def reset(self, seed: int | None = None) -> None:

@@ -8,6 +8,9 @@ registry holds entry points. ``--agent my_pkg.my_mod:MyAgent`` goes through the 
 from __future__ import annotations
 
 import importlib
+import inspect
+import os
+import sys
 from typing import Any, Protocol, runtime_checkable
 
 
@@ -50,14 +53,39 @@ AGENTS: dict[str, str] = {
 }
 
 
-def load_agent(spec: str, **kwargs: Any) -> Agent | AsyncAgent:
-    """An agent from a built-in name or ``module:Class``."""
-    if spec.endswith((".npz", ".zip")):  # a checkpoint of ``ptenv train`` (bandit .npz, PPO .zip)
-        module, _, cls = AGENTS["bandit" if spec.endswith(".npz") else "ppo"].partition(":")
-        loader = getattr(importlib.import_module(module), cls).load
+def _import(module: str) -> Any:
+    """Import a user's agent module; one in the current folder is found too, as ``python -m``
+    finds it (the folder is searched after the installed packages, so it shadows none of them)."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        here = os.getcwd()
+        if exc.name != module.split(".")[0] or here in sys.path:
+            raise
+        sys.path.append(here)
         try:
-            trained: Agent = loader(spec, **{k: v for k, v in kwargs.items() if k == "seed"})
-        except (OSError, KeyError) as exc:
+            return importlib.import_module(module)
+        except ModuleNotFoundError:
+            sys.path.remove(here)
+            raise ModuleNotFoundError(f"no module named {module!r} in the current folder or the installed packages") from None
+
+
+def load_agent(spec: str, *, trust_checkpoint: bool = False, **kwargs: Any) -> Agent | AsyncAgent:
+    """An agent from a built-in name or ``module:Class``, or a checkpoint path of ``ptenv train``.
+
+    ``trust_checkpoint`` only concerns PPO ``.zip`` checkpoints: one in stable-baselines3's own
+    format unpickles objects from the file, so it can run arbitrary code, and is refused unless
+    the caller trusts the file. It is never passed to an agent's constructor."""
+    if spec.endswith((".npz", ".zip")):  # a checkpoint of ``ptenv train`` (bandit .npz, PPO .zip)
+        ppo = spec.endswith(".zip")
+        module, _, cls = AGENTS["ppo" if ppo else "bandit"].partition(":")
+        loader = getattr(importlib.import_module(module), cls).load
+        options = {k: v for k, v in kwargs.items() if k == "seed"}
+        if ppo:  # the bandit's .npz is read with numpy's allow_pickle=False: there is nothing to trust
+            options["trust_checkpoint"] = trust_checkpoint
+        try:
+            trained: Agent = loader(spec, **options)
+        except (OSError, KeyError, ValueError) as exc:
             raise ValueError(f"cannot load checkpoint {spec!r}: {exc}") from None
         return trained
     target = AGENTS.get(spec, spec)
@@ -65,9 +93,11 @@ def load_agent(spec: str, **kwargs: Any) -> Agent | AsyncAgent:
         raise ValueError(f"unknown agent {spec!r}; built-in: {', '.join(AGENTS)}; or give module:Class")
     module, _, cls = target.partition(":")
     try:
-        factory = getattr(importlib.import_module(module), cls)
+        factory = getattr(_import(module), cls)
     except (ImportError, AttributeError) as exc:
         raise ValueError(f"cannot load agent {spec!r}: {exc}") from None
+    if not inspect.isclass(factory):  # --agent os:system must not call os.system
+        raise ValueError(f"{spec!r} is not an agent class; --agent module:Class names a class with name, reset and act")
     agent = factory(**kwargs)
     if not isinstance(agent, (Agent, AsyncAgent)):
         raise ValueError(f"{spec!r} implements neither Agent (name, reset, act) nor AsyncAgent (name, reset, aact)")

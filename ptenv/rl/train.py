@@ -1,6 +1,7 @@
 """``ptenv train``: train a learning agent on a numeric id and save what it learned.
 
-Writes to ``--out``: ``checkpoint.npz`` (evaluate it with ``ptenv eval --agent DIR/checkpoint.npz``),
+Writes to ``--out``: the checkpoint (the bandit's ``checkpoint.npz``, or PPO's ``checkpoint.zip`` in
+the pickle-free ``ptenv-ppo`` format; evaluate either with ``ptenv eval --agent DIR/checkpoint.*``),
 ``curve.csv`` (per block of episodes: steps so far, mean reward, platform accuracy and
 profile-argument accuracy) and ``curve.png``.
 """
@@ -17,6 +18,10 @@ import gymnasium as gym
 import numpy as np
 
 from ptenv.rl.wrappers import NumericEnv
+
+#: PPO's checkpoint in ``--out``: a zip in the ``ptenv-ppo`` format (``ptenv.agents.ppo_agent``). The
+#: name is the one stable-baselines3 checkpoints had; the loader tells the two apart by content.
+PPO_CHECKPOINT = "checkpoint.zip"
 
 
 def train_bandit(
@@ -128,7 +133,13 @@ def train_ppo(
     block: int = 200,
     progress: bool = True,
 ) -> list[dict[str, float]]:
-    """MaskablePPO (sb3-contrib, the ``rl`` extra) on a numeric id; saves checkpoint.zip and curves."""
+    """MaskablePPO (sb3-contrib, the ``rl`` extra) on a numeric id; saves ``PPO_CHECKPOINT`` and curves.
+
+    The checkpoint is written by the ppo agent in its ``ptenv-ppo`` format (JSON settings and
+    ``.npy`` weights in a zip), never with ``model.save``: stable-baselines3's zip unpickles parts
+    of the file when loaded, so evaluating a checkpoint someone sent would run their code."""
+    from ptenv.core.agent import load_agent
+
     try:
         from sb3_contrib import MaskablePPO
     except ImportError:
@@ -138,7 +149,16 @@ def train_ppo(
     t0 = time.perf_counter()
     model = MaskablePPO("MlpPolicy", env, seed=seed, n_steps=512, batch_size=128, verbose=0, device="cpu")
     model.learn(total_timesteps=steps, progress_bar=False)
-    model.save(str(out / "checkpoint.zip"))
+    meta = {
+        "env": env_id,
+        "trainer": "MaskablePPO",
+        "steps": env.steps,
+        "seed": seed,
+        "split": split,
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+    agent: Any = load_agent("ppo", model=model)  # by name: rl sits below the agents and never imports one
+    agent.save(out / PPO_CHECKPOINT, meta)
     rows = []
     for i in range(0, len(env.closed), block):
         chunk = env.closed[i : i + block]
