@@ -6,6 +6,9 @@ Expected figures are derived by hand from PTBench's published metric definitions
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 
 from ptenv.core.actions import MAX_ACTION_CHARS, ActionError, parse_action
@@ -86,6 +89,93 @@ def test_nothing_is_evaluated() -> None:
         with pytest.raises(ActionError):
             parse_action(text)
     assert builtins.__dict__.keys() == before.keys()
+
+
+# -- inputs that once escaped the parser: each raised out of env.step or reached an observation ---
+def _tree(depth: int, leaf: str) -> str:
+    """``leaf`` multiplied by itself 2**depth times, as a balanced tree (within the folder's depth)."""
+    return leaf if depth == 0 else f"({_tree(depth - 1, leaf)}*{_tree(depth - 1, leaf)})"
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        # int() of more than 4300 digits raised ValueError out of json.loads
+        ('{"name": "finish", "arguments": {"x": ' + "9" * 5000 + "}}", "^number too large"),
+        ('{"name": "f", "arguments": "{\\"x\\": ' + "9" * 5000 + '}"}', "^arguments of 'f': number too large"),
+        ("P:[f(a=" + "9" * 5000 + ")]", "^could not parse the call list: number too large"),
+        # a hex literal has no digit limit; past a double, the strict scorer's float() overflowed
+        ("P:[f(a=0x" + "f" * 5000 + ")]", r"^f\(a=\.\.\.\): number too large"),
+        ("P:[f(a=" + "9" * 400 + ")]", r"^f\(a=\.\.\.\): number too large"),
+        ('{"name": "f", "arguments": {"x": [' + "9" * 400 + "]}}", "^arguments of 'f': number too large"),
+        # arguments as a JSON string nested 1000 deep raised RecursionError
+        ('{"name": "f", "arguments": "' + "[" * 1000 + "]" * 1000 + '"}', "^arguments of 'f': JSON nested too deeply"),
+        ('{"name": "f", "arguments": "' + '{\\"a\\":' * 1000 + "1" + "}" * 1000 + '"}', "^arguments of 'f': JSON nested too deeply"),
+        ('{"name": "f", "arguments": {"a": ' + "[" * 500 + "]" * 500 + "}}", "^arguments of 'f': value nested too deeply"),
+        # NaN and Infinity were read, and a tool that kept a value returned them: not strict JSON
+        ('{"name": "f", "arguments": {"x": NaN}}', "^NaN is not a JSON number"),
+        ('{"name": "f", "arguments": {"x": Infinity}}', "^Infinity is not a JSON number"),
+        ('{"name": "f", "arguments": {"x": [-Infinity]}}', "^-Infinity is not a JSON number"),
+        ('{"name": "f", "arguments": "{\\"x\\": NaN}"}', "^arguments of 'f': NaN is not a JSON number"),
+        ('{"name": "f", "arguments": {"x": 1e999}}', "^arguments of 'f': number too large"),
+        ('[{"name": "g"}, {"name": "f", "arguments": {"x": -1e999}}]', "^call 2: arguments of 'f': number too large"),
+        ("P:[f(a=1e999)]", r"^f\(a=\.\.\.\): number too large"),
+        ("P:[f(a=[1, -1e999j])]", r"^f\(a=\.\.\.\): number too large"),
+        # folded arithmetic left a double's range (inf; an int float() overflowed on)
+        ("P:[f(a=" + _tree(5, "1e12") + ")]", "only literal values"),
+        ("P:[f(a=" + _tree(6, "1000000000000") + "/1)]", "only literal values"),
+        ("P:[f(a=1e12/1e-300)]", "only literal values"),
+        # lone surrogates came back in observations that could not then be written as UTF-8
+        ('{"name": "f\\ud800"}', "^the tool name text holds an unpaired surrogate"),
+        ('{"name": "f", "arguments": {"q": "a\\udfff"}}', "^arguments of 'f': text holds an unpaired surrogate"),
+        ('{"name": "f", "arguments": {"\\ud800": 1}}', "unpaired surrogate"),
+        ("P:[f(a='\\ud800')]", r"^f\(a=\.\.\.\): text holds an unpaired surrogate"),
+        ('{"name": "f", "arguments": {"q": "\ud800"}}', "^the action text holds an unpaired surrogate"),
+        ("\udfffP:[f(a=1)]", "^the action text holds an unpaired surrogate"),
+    ],
+    ids=lambda v: v[:48],
+)
+def test_values_no_later_stage_could_handle_are_refused(text: str, fragment: str) -> None:
+    with pytest.raises(ActionError, match=fragment):
+        parse_action(text)
+
+
+def test_values_short_of_the_limits_still_parse() -> None:
+    deep: Any = 1
+    for _ in range(99):  # the arguments object and 99 lists: 100 levels
+        deep = [deep]
+    a = parse_action(json.dumps({"name": "f", "arguments": {"x": deep}}))
+    assert a.calls[0].arguments == {"x": deep}
+    big = "9" * 300  # 1e300: within a double's range
+    a = parse_action('{"name": "f", "arguments": {"x": ' + big + ', "y": 1.7976931348623157e308, "z": -0.0, "e": "\\ud83d\\ude42 \u00e9"}}')
+    assert a.calls[0].arguments == {"x": int(big), "y": 1.7976931348623157e308, "z": 0.0, "e": "\U0001f642 \u00e9"}
+    # a JSON string that only names NaN is a string, and so is NaN in the PTBench form (a bare name)
+    assert parse_action('{"name": "f", "arguments": {"x": "NaN"}}').calls[0].arguments == {"x": "NaN"}
+    assert parse_action("P:[f(x=NaN)]").calls[0].arguments == {"x": "NaN"}
+    # PTBench literals that parsed before still do (the tools' validation answers them)
+    a = parse_action("P:[f(a=2*3, b=1e12*1e12, c=0xff, d=b'x', e={1, 2}, g=None, h=(1, 2))]")
+    assert a.calls[0].arguments == {"a": 6, "b": 1e24, "c": 255, "d": b"x", "e": {1, 2}, "g": None, "h": (1, 2)}
+
+
+def test_long_attribute_chains_name_a_call() -> None:
+    """The name was built recursively: 1500 attributes raised RecursionError."""
+    a = parse_action("P:[" + ".".join(["a"] * 1500) + "(x=1)]")
+    assert a.calls[0].name == "__".join(["a"] * 1500) and a.calls[0].arguments == {"x": 1}
+    assert parse_action("P:[quickbite.search(q=1)]").calls[0].name == "quickbite__search"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "```" + "a" * 19_990,  # an unclosed fence: matching it backtracked for seconds
+        "a" + " " * 19_990 + ":",  # a platform name and many spaces: the same, for ~1 s
+        "A" + " \t" * 9_990 + ":x",
+    ],
+    ids=["unclosed fence", "spaces before colon", "tabs before colon"],
+)
+def test_inputs_that_made_the_patterns_backtrack_are_still_refused(text: str) -> None:
+    with pytest.raises(ActionError, match="could not read the action"):
+        parse_action(text)
 
 
 # -- scoring: the published scorer's quirks, and our corrections ----------------------------------

@@ -3,7 +3,9 @@
 * :class:`CandidateActions` turns the text action space into ``Discrete(K)``: at each step the
   agent picks one of K candidate tool calls built from what it may see
   (:mod:`ptenv.rl.candidates`); ``info["action_mask"]`` marks the real ones. An index that is not a
-  candidate is sent as an unreadable action (penalised like any bad action).
+  candidate is sent as an unreadable action (penalised like any bad action). An action that is no
+  index at all (a bool, a float, a string, None, out of range) raises a ``ValueError`` naming the
+  space (:func:`discrete_index`): it is the caller's bug, not the agent's move.
 * :class:`NumericObservation` turns the text observation into a fixed-size ``Box``: scenario,
   situation, named platform, the user's past choices, the stage, and per candidate its features.
 
@@ -24,11 +26,39 @@ from ptenv.envs.base import BaseTaskEnv
 from ptenv.rl.candidates import SIZE, Candidate, CandidateBuilder, K, action_mask, features
 
 
+def discrete_index(action: Any, space: Discrete) -> int:
+    """``action`` as an index of ``space``; a ``ValueError`` naming the space if it is not one.
+
+    Python ints and numpy integer scalars or 0-d arrays are indices (RL libraries pass those).
+    Everything else is refused rather than converted: ``int()`` would turn 1.5 into 1, "3" into 3
+    and True into 1, hiding an agent's bug, and would raise its own unhelpful errors on the rest."""
+    value: int | None = None
+    if isinstance(action, (bool, np.bool_)):
+        pass  # a bool is an int to Python, never an index here
+    elif isinstance(action, int):
+        value = action
+    elif isinstance(action, np.integer) or (
+        isinstance(action, np.ndarray) and action.shape == () and np.issubdtype(action.dtype, np.integer)
+    ):
+        value = int(action)
+    first, n = int(space.start), int(space.n)
+    if value is None or not first <= value < first + n:
+        if isinstance(action, np.ndarray):
+            kind = f"ndarray of {action.dtype}, shape {action.shape}"
+        else:  # np.bool_ calls itself "bool": say it is numpy's
+            kind = ("np." if isinstance(action, np.generic) else "") + type(action).__name__
+        shown = repr(action)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        raise ValueError(f"action must be an integer in {space} ({first}..{first + n - 1}), got {shown} ({kind})")
+    return value
+
+
 class CandidateActions(gym.ActionWrapper[str, Any, Any], gym.utils.RecordConstructorArgs):
     def __init__(self, env: gym.Env[str, str]):
         gym.utils.RecordConstructorArgs.__init__(self)
         gym.ActionWrapper.__init__(self, env)
-        self.action_space = Discrete(K)
+        self._discrete = Discrete(K)  # typed as what it is (action_space is typed as any Space)
+        self.action_space = self._discrete
         self.builder = CandidateBuilder()
         self.candidates: list[Candidate] = []
 
@@ -40,7 +70,7 @@ class CandidateActions(gym.ActionWrapper[str, Any, Any], gym.utils.RecordConstru
         return obs, {**info, "action_mask": action_mask(self.candidates)}
 
     def action(self, action: Any) -> str:
-        return self.builder.choose(int(action), self.candidates)
+        return self.builder.choose(discrete_index(action, self._discrete), self.candidates)
 
     def step(self, action: Any) -> tuple[str, SupportsFloat, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(self.action(action))
