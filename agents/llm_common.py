@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ptenv.core.observations import parse_observation
-from ptenv.llm.client import LLMConfig, ResponseCache, api_key
+from ptenv.llm.client import LLMConfig, ResponseCache, api_key, scrub
 
 __all__ = ["ConversationAgent", "LLMConfig", "ResponseCache", "TaskContext", "Usage", "api_key", "result_texts", "system_prompt"]
 
@@ -79,6 +79,29 @@ class ConversationAgent:
         state = dict(self.__dict__)
         state["_client"] = None  # clients hold sockets: rebuilt on demand
         return state
+
+    def preflight(self) -> None:
+        """Reach the server once with the key, before an evaluation's first episode: a listing of
+        its models, which costs no tokens. A missing or refused key, or a server that cannot be
+        reached, is one clear line (``ValueError``); a server without a model listing passes."""
+        kwargs = {**self._client_kwargs(), "max_retries": 0, "timeout": min(self.config.timeout, 20.0)}
+        where = self.config.base_url or f"the {self.provider} API"
+        try:
+            if self.provider == "anthropic":
+                import anthropic
+
+                anthropic.Anthropic(**kwargs).models.list()
+            else:
+                import openai
+
+                openai.OpenAI(**kwargs).models.list()
+        except Exception as exc:  # the SDKs' error classes share these names
+            kind = type(exc).__name__
+            if kind in ("AuthenticationError", "PermissionDeniedError"):
+                env = self.config.api_key_env or self.default_key_env
+                raise ValueError(scrub(f"{where} refused the key from {env} ({kind}: {exc})")) from None
+            if kind in ("APIConnectionError", "APITimeoutError"):
+                raise ValueError(scrub(f"cannot reach {where} ({kind}: {exc}); is the server running, and is --base-url right?")) from None
 
     def _client_kwargs(self) -> dict[str, Any]:
         c = self.config

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -56,15 +57,18 @@ def test_eval_json_summary_has_ptbench_columns() -> None:
 
 def test_interrupted_run_resumes_to_the_same_summary(tmp_path: Path) -> None:
     kw = {"dataset": "ptenv-v1-mini"}
-    full = evaluate("ptenv/PersonalTool-v0", load_agent("heuristic"), "test", tmp_path / "a.jsonl", env_kwargs=kw, progress=False)
-    lines = (tmp_path / "a.jsonl").read_text().splitlines()
-    cut = tmp_path / "b.jsonl"
+    agent = load_agent("heuristic")
+    full = evaluate("ptenv/PersonalTool-v0", agent, "test", tmp_path / "a", env_kwargs=kw, progress=False)
+    lines = (tmp_path / "a" / "results.jsonl").read_text().splitlines()
+    (tmp_path / "b").mkdir()
+    shutil.copy(tmp_path / "a" / "run.json", tmp_path / "b" / "run.json")
+    cut = tmp_path / "b" / "results.jsonl"
     # a run killed halfway: half the lines, and the next one cut short mid-write
     cut.write_text("\n".join(lines[: len(lines) // 2]) + "\n" + lines[len(lines) // 2][:40])
-    resumed = evaluate("ptenv/PersonalTool-v0", load_agent("heuristic"), "test", cut, env_kwargs=kw, progress=False)
+    resumed = evaluate("ptenv/PersonalTool-v0", agent, "test", tmp_path / "b", env_kwargs=kw, progress=False)
     assert resumed == full
     assert len(cut.read_text().splitlines()) == len(lines)  # nothing lost, nothing twice
-    again = evaluate("ptenv/PersonalTool-v0", load_agent("heuristic"), "test", cut, env_kwargs=kw, progress=False)
+    again = evaluate("ptenv/PersonalTool-v0", agent, "test", tmp_path / "b", env_kwargs=kw, progress=False)
     assert again == full and len(cut.read_text().splitlines()) == len(lines)
 
 
@@ -82,14 +86,17 @@ def test_an_agent_crash_is_recorded_not_scored_zero(tmp_path: Path) -> None:
         "ptenv/PersonalTool-v0",
         Crashing(),
         "test_untrained",
-        tmp_path / "c.jsonl",
+        tmp_path / "c",
         episodes=3,
         env_kwargs={"dataset": "ptenv-v1-mini"},
         progress=False,
     )
-    assert summary["episodes"] == 3 and summary["errored"] == 3
-    recs = [json.loads(x) for x in (tmp_path / "c.jsonl").read_text().splitlines()]
-    assert all("boom" in r["error"] and r["tasks"] == [] for r in recs)
+    # errored, shown, and counted as failures: each episode's request is scored unanswered
+    assert summary["episodes"] == 3 and summary["errored"] == 3 and summary["tasks"] == 3 and summary["errored_tasks"] == 3
+    assert summary["metrics"]["overall"] == 0.0 and summary["metrics"]["format"] == 0.0
+    assert summary["error_types"] == {"RuntimeError (agent)": 3} and "boom" in summary["first_error"]
+    recs = [json.loads(x) for x in (tmp_path / "c" / "results.jsonl").read_text().splitlines()]
+    assert all("boom" in r["error"] and r["error_source"] == "agent" and [t["errored"] for t in r["tasks"]] == [True] for r in recs)
 
 
 @pytest.fixture(scope="module")

@@ -152,11 +152,12 @@ def test_injected_faults_are_survived(agent: str, srv: LoopbackLLM, tmp_path: Pa
 
 
 def test_a_request_that_keeps_failing_is_errored_then_retried_on_resume(srv: LoopbackLLM, tmp_path: Path) -> None:
-    out = tmp_path / "results.jsonl"
+    out = tmp_path / "run"
     srv.script("openai", [Error(500)] * 3)  # max_retries=2: three failures exhaust the first episode
     s = _run("openai", srv, tmp_path, episodes=3, out=out, agent_kwargs={"max_retries": 2})
-    assert s["errored"] == 1 and s["episodes"] == 3  # recorded, not scored 0
-    assert sum(json.loads(x)["error"] is not None for x in out.read_text().splitlines()) == 1
+    assert s["errored"] == 1 and s["episodes"] == 3 and s["error_types"] == {"InternalServerError (agent)": 1}  # recorded and shown
+    assert s["metrics"]["overall"] == pytest.approx(2 / 3)  # its request counts as a failure
+    assert sum(json.loads(x)["error"] is not None for x in (out / "results.jsonl").read_text().splitlines()) == 1
     again = _run("openai", srv, tmp_path, episodes=3, out=out, agent_kwargs={"max_retries": 2})
     assert again["errored"] == 0 and again["metrics"]["overall"] == 1.0
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ import openai
 import pytest
 
 from ptenv.testing.loopback import Error, LoopbackLLM, Text, Timeout, ToolCalls, coerce_reply
+from ptenv.testing.wire import error_headers
 
 MODEL_OA = "gpt-loopback"
 MODEL_AN = "claude-loopback"
@@ -80,10 +80,10 @@ def test_openai_tool_calls_keep_malformed_arguments(srv: LoopbackLLM) -> None:
 
 def test_openai_429_then_success_is_retried(srv: LoopbackLLM) -> None:
     srv.script("openai", [Error(429, "slow down"), "ok"])
-    t0 = time.monotonic()
     assert ask_oa(oa(srv)).choices[0].message.content == "ok"
-    assert len(srv.requests) == 2 and time.monotonic() - t0 < 0.3  # retry-after-ms makes the retry immediate
-    assert srv.requests[1].headers.get("x-stainless-retry-count") == "1"
+    assert len(srv.requests) == 2 and srv.requests[1].headers.get("x-stainless-retry-count") == "1"
+    # what makes the SDK retry at once (no duration asserted: a busy machine may be slow anyway)
+    assert error_headers(Error(429))["retry-after-ms"] == "1"
 
 
 def test_openai_500_then_success_is_retried(srv: LoopbackLLM) -> None:
@@ -223,10 +223,8 @@ def test_async_clients_run_concurrently(srv: LoopbackLLM) -> None:
         assert peak_oa >= 4
         return list(oa_rs), list(an_rs)
 
-    t0 = time.monotonic()
     oa_rs, an_rs = asyncio.run(main())
-    assert time.monotonic() - t0 < 8 * 2 * 0.05  # faster than serial
-    assert srv.in_flight_peak >= 4 and srv.in_flight == 0
+    assert srv.in_flight_peak >= 4 and srv.in_flight == 0  # handled at once, not one after another
     assert all(r.choices[0].message.content == "done" for r in oa_rs) and all(m.content[0].text == "done" for m in an_rs)
     assert len({r.id for r in oa_rs}) == 8 and len(srv.requests) == 16
 
@@ -270,7 +268,7 @@ def test_close_is_prompt_even_with_a_sleeping_reply() -> None:
     client = oa(srv, timeout=0.2, max_retries=0)
     with pytest.raises(openai.APITimeoutError):
         ask_oa(client)
-    t0 = time.monotonic()
     srv.close()
     srv.close()
-    assert time.monotonic() - t0 < 2
+    # the sleeping reply was woken: the serving thread ended (no duration asserted)
+    assert srv._thread is not None and not srv._thread.is_alive()

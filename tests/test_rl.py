@@ -157,8 +157,9 @@ def test_the_bandit_learns_to_look_up_and_ask_in_hidden_sessions(tmp_path: Path)
 
     train_bandit("ptenv/PersonalSession-Numeric-v0", 3000, tmp_path, seed=0, env_kwargs={"dataset": "ptenv-v1-mini"}, progress=False)
     kw = {"dataset": "ptenv-v1-mini", "tasks_per_session": 5}
+    # 5 seeded sessions per held-out user (50 requests): one session each (10) let a single request move a figure by 0.1
     run = {
-        a: evaluate("ptenv/PersonalSession-v0", a, "test_untrained", None, env_kwargs=kw, progress=False)
+        a: evaluate("ptenv/PersonalSession-v0", a, "test_untrained", None, env_kwargs=kw, progress=False, trials=5)
         for a in (str(tmp_path / "checkpoint.npz"), "profile-blind", "learner")
     }
     trained, blind, learner = (r["metrics"] for r in run.values())

@@ -3,33 +3,41 @@
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 from pathlib import Path
 from typing import Any
 
-from ptenv.cli.common import add_env_arg, add_llm_options, env_args, llm_kwargs, print_json
+from ptenv.cli.common import (
+    add_env_arg,
+    add_llm_options,
+    at_least,
+    between,
+    check_agent,
+    check_env,
+    env_args,
+    llm_kwargs,
+    output_dir,
+    print_json,
+)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from ptenv.core.agent import load_agent
     from ptenv.evaluation import evaluate, format_summary
+    from ptenv.evaluation.results import error_lines
 
     agent_kwargs = llm_kwargs(args)
-    load_agent(args.agent, **agent_kwargs)  # fail early, with a clear message, on an unknown agent
-    out = None
-    if args.out:
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        out = Path(args.out) / "results.jsonl"
-    env_kwargs: dict[str, Any] = {"dataset": args.dataset}
+    if args.trust_checkpoint:
+        agent_kwargs["trust_checkpoint"] = True
+    env_kwargs: dict[str, Any] = {"dataset": args.dataset, **env_args(args)}
     if args.visibility:
         env_kwargs["visibility"] = args.visibility
-    env_kwargs.update(env_args(args))
-
+    check_agent(args.agent, agent_kwargs)
+    check_env(args.env, env_kwargs, text=True)
     summary = evaluate(
         args.env,
         args.agent,
         args.split,
-        out,
+        Path(args.out) if args.out else None,
         episodes=args.episodes,
         seed=args.seed,
         env_kwargs=env_kwargs,
@@ -38,33 +46,27 @@ def cmd_eval(args: argparse.Namespace) -> int:
         workers=args.workers,
         concurrency=args.concurrency,
         agent_kwargs=agent_kwargs,
+        overwrite=args.overwrite,
+        preflight=not args.no_preflight,
+        debug=args.debug,
     )
-    if out is not None:
-        # the run's settings; API keys are never among them (at most the variable's name is)
-        run = {
-            "env": args.env,
-            "agent": args.agent,
-            "agent_kwargs": agent_kwargs,
-            "split": args.split,
-            "env_kwargs": env_kwargs,
-            "seed": args.seed,
-            "trials": args.trials,
-        }
-        (out.parent / "run.json").write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
-        (out.parent / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if args.json:
         print_json(summary)
     else:
         print(format_summary(summary))
-        if out is not None:
-            print(f"\nresults: {out}")
-    return 0
+        if args.out:
+            print(f"\nresults: {Path(args.out) / 'results.jsonl'}")
+    for line in error_lines(summary):  # on stderr too: a --json reader sees why episodes failed
+        print(f"ptenv: {line}", file=sys.stderr)
+    if args.debug and summary.get("first_traceback"):
+        print(summary["first_traceback"], file=sys.stderr, end="")
+    return 1 if summary["errored"] and summary["errored"] == summary["episodes"] else 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from ptenv.evaluation.report import write_report
 
-    md, page = write_report([Path(r) for r in args.runs], Path(args.out))
+    md, page = write_report([Path(r) for r in args.runs], output_dir(args.out))
     print(f"wrote {md} and {page}")
     return 0
 
@@ -88,14 +90,24 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--split", default="test", help="train, test_trained, test_untrained, or test (both, weighted)")
     p.add_argument("--dataset", default=DEFAULT_DATASET, choices=sorted(DATASETS))
     p.add_argument("--visibility", choices=["profile", "history", "facts", "hidden"], help="override the env's visibility mode")
-    p.add_argument("--episodes", type=int, help="a seeded sample of this many episodes per split (default: all)")
+    p.add_argument("--episodes", type=at_least(1), help="a seeded sample of this many episodes per split (default: all)")
     add_env_arg(p)
     add_llm_options(p.add_argument_group("LLM agents (openai, anthropic, ptbench-text); keys come only from environment variables"))
-    p.add_argument("--trials", type=int, default=1, help="runs per task; > 1 adds pass^k to the summary")
-    p.add_argument("--workers", type=int, default=1, help="parallel processes (results do not depend on it)")
-    p.add_argument("--concurrency", type=int, default=1, help="episodes in flight at once in one process, for async (LLM) agents")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", help="directory for results.jsonl (resumable: rerun to continue) and summary.json")
+    p.add_argument("--trials", type=between(1, 1000), default=1, help="runs per task, 1 to 1000; > 1 adds pass^k to the summary")
+    p.add_argument(
+        "--workers", type=at_least(1), default=1, help="parallel processes, at most one per processor (results do not depend on it)"
+    )
+    p.add_argument(
+        "--concurrency", type=between(1, 1024), default=1, help="episodes in flight at once in one process, for async (LLM) agents"
+    )
+    p.add_argument("--seed", type=between(0, 2**63 - 1), default=0)
+    p.add_argument("--out", help="directory for results.jsonl (resumable: rerun the same command to continue), run.json, summary.json")
+    p.add_argument("--overwrite", action="store_true", help="start --out over when it holds a run with other settings")
+    p.add_argument("--no-preflight", action="store_true", help="do not check the LLM server and key before the first episode")
+    p.add_argument(
+        "--trust-checkpoint", action="store_true", help="load a pickled (stable-baselines3) checkpoint, which can run code: only your own"
+    )
+    p.add_argument("--debug", action="store_true", help="keep each error's traceback in results.jsonl and print the first one")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_eval)

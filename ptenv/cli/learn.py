@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from ptenv.cli.common import add_env_arg, add_llm_options, env_args, llm_kwargs
+from ptenv.cli.common import add_env_arg, add_llm_options, between, check_env, env_args, llm_kwargs, output_dir, output_file
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from ptenv.rl.train import train_bandit, train_ppo
 
-    if args.agent not in ("bandit", "ppo"):
-        raise ValueError(
-            "ptenv train trains --agent bandit (numpy) or ppo (the rl extra); the session learner learns online: use ptenv eval"
-        )
     env_kwargs: dict[str, Any] = {"dataset": args.dataset, **env_args(args)}
+    check_env(args.env, env_kwargs, text=False)
+    out = output_dir(args.out)
     trainer = train_bandit if args.agent == "bandit" else train_ppo
-    rows = trainer(args.env, args.steps, Path(args.out), seed=args.seed, split=args.split, env_kwargs=env_kwargs, progress=not args.quiet)
+    rows = trainer(args.env, args.steps, out, seed=args.seed, split=args.split, env_kwargs=env_kwargs, progress=not args.quiet)
     last = rows[-1] if rows else {}
     print(
         f"trained {last.get('steps', 0)} steps; last block: reward {last.get('reward', 0):.3f}, platform {last.get('platform', 0):.3f}, profile {last.get('profile_args', 0):.3f}"
@@ -33,12 +30,13 @@ def cmd_synth(args: argparse.Namespace) -> int:
     from ptenv.llm.synthesis import synthesize
 
     config = LLMConfig(**{k: v for k, v in llm_kwargs(args).items() if k in LLMConfig.__dataclass_fields__})
+    out = output_file(args.out)
     outcome, lines = synthesize(
         args.what, args.provider, config, dataset=args.dataset, split=args.split, scenario=args.scenario, n=args.n, seed=args.seed
     )
-    with open(args.out, "w", encoding="utf-8") as f:  # overwritten, never appended: a rerun stays aligned
+    with open(out, "w", encoding="utf-8") as f:  # overwritten, never appended: a rerun stays aligned
         f.writelines(line + "\n" for line in lines)
-    print(f"accepted {len(outcome.accepted)}, rejected {len(outcome.rejected)}; wrote {args.out}")
+    print(f"accepted {len(outcome.accepted)}, rejected {len(outcome.rejected)}; wrote {out}")
     for r in outcome.rejected[:20]:
         print(f"  rejected {r['id']}: {r['reason']}")
     return 0
@@ -46,15 +44,16 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def add_commands(sub: Any) -> None:
     from ptenv.scenarios.dataset import DATASETS, DEFAULT_DATASET
+    from ptenv.tools_registry.registry import SCENARIOS
 
     p = sub.add_parser("train", help="train the candidate bandit on a numeric id; saves a checkpoint and learning curves")
     p.add_argument("--env", default="ptenv/PersonalTool-Numeric-v0")
     p.add_argument("--agent", default="bandit", choices=["bandit", "ppo"], help="bandit (numpy) or ppo (MaskablePPO, the rl extra)")
-    p.add_argument("--steps", type=int, default=20_000)
+    p.add_argument("--steps", type=between(1, 100_000_000), default=20_000, help="environment steps to train for")
     p.add_argument("--split", default="train")
     p.add_argument("--dataset", default=DEFAULT_DATASET, choices=sorted(DATASETS))
     add_env_arg(p)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=between(0, 2**63 - 1), default=0)
     p.add_argument("--out", required=True)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_train)
@@ -66,8 +65,8 @@ def add_commands(sub: Any) -> None:
     p.set_defaults(model="gpt-4o-mini", temperature=0.7)
     p.add_argument("--dataset", default=DEFAULT_DATASET, choices=sorted(DATASETS), help="paraphrase: the dataset")
     p.add_argument("--split", default="test", help="paraphrase: the split")
-    p.add_argument("--scenario", default="takeout", help="apis: the scenario to extend")
-    p.add_argument("--n", type=int, default=10, help="how many proposals (paraphrase: the first n tasks)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--scenario", default="takeout", choices=list(SCENARIOS), help="apis: the scenario to extend")
+    p.add_argument("--n", type=between(1, 10_000), default=10, help="how many proposals (paraphrase: the first n tasks)")
+    p.add_argument("--seed", type=between(0, 2**63 - 1), default=0)
     p.add_argument("--out", required=True, help="JSONL of accepted proposals (overwritten)")
     p.set_defaults(func=cmd_synth)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ptenv.cli.common import add_llm_options, llm_kwargs, print_json
+from ptenv.cli.common import add_llm_options, between, llm_kwargs, output_file, print_json
 
 
 def _ptbench_inputs(args: argparse.Namespace) -> list[tuple[str, Path, Path | None]]:
@@ -33,6 +33,8 @@ def cmd_ptbench(args: argparse.Namespace) -> int:
     loaded = []
     for name, data, preds in parts:
         records, errors = ptbench.load_records(data)
+        if not records and args.ptbench_command != "check":
+            raise ValueError(f"{data}: no record could be read ({errors[0] if errors else 'the list is empty'})")
         for e in errors:
             print(f"{data}: {e}", file=sys.stderr)
         loaded.append((name, records, preds, errors))
@@ -45,25 +47,29 @@ def cmd_ptbench(args: argparse.Namespace) -> int:
 
         if len(loaded) != 1:
             raise ValueError("predict takes one --data")
+        _, records, _, errors = loaded[0]
         agent = load_agent(args.agent, **llm_kwargs(args))
-        n = ptbench.predict(loaded[0][1], agent, args.out, seed=args.seed)
-        print(f"wrote {n} predictions to {args.out} (overwritten)")
+        out = output_file(args.out)
+        n = ptbench.predict(records, agent, out, seed=args.seed, slots=len(records) + len(errors))
+        print(f"wrote {n} predictions to {out} (overwritten; a refused record's line is left empty)")
         return 0
-    inputs = []
-    for name, records, preds, _ in loaded:
+    inputs, slots = [], {}
+    for name, records, preds, errors in loaded:
         if preds is None:
-            raise ValueError(f"{name}: no predictions given")
+            raise ValueError(f"{name}: no predictions given (--predictions FILE, one per --data)")
         inputs.append((name, records, ptbench.load_predictions(preds)))
-    result = ptbench.score_splits(inputs, args.scorer)
-    if args.json:
+        slots[name] = len(records) + len(errors)
+    result = ptbench.score_splits(inputs, args.scorer, slots)
+    if args.json:  # stdout stays exactly PTBench's shape; what does not line up goes to stderr
         print_json(ptbench.scores_json(result))
+        for line in ptbench.alignment_problems(result):
+            print(f"ptenv: {line}", file=sys.stderr)
     else:
         print(ptbench.format_scores(result, args.scorer))
     return 0
 
 
 def add_commands(sub: Any) -> None:
-
     pt = sub.add_parser("ptbench", help="PTBench files: check records, score predictions, predict with an agent").add_subparsers(
         dest="ptbench_command", required=True
     )
@@ -82,6 +88,6 @@ def add_commands(sub: Any) -> None:
         if cmd == "predict":
             p.add_argument("--agent", default="ptbench-text")
             p.add_argument("--out", required=True, help="generation.jsonl to write (overwritten)")
-            p.add_argument("--seed", type=int, default=0)
+            p.add_argument("--seed", type=between(0, 2**63 - 1), default=0)
             add_llm_options(p)
         p.set_defaults(func=cmd_ptbench)

@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any
 
-from ptenv.cli.common import print_json
+from ptenv.cli.common import output_file, print_json
 
 
 def cmd_registry(args: argparse.Namespace) -> int:
@@ -63,16 +63,17 @@ def cmd_data_stats(args: argparse.Namespace) -> int:
 def cmd_data_export(args: argparse.Namespace) -> int:
     from ptenv.scenarios.dataset import load_dataset
 
+    out = output_file(args.out)
     ds = load_dataset(args.dataset)
     if args.format == "jsonl":
-        ds.write_jsonl(args.out)
+        ds.write_jsonl(out)
         n = len(ds.tasks)
     else:
         records = ds.to_ptbench(args.split)
-        with open(args.out, "w", encoding="utf-8") as f:
+        with open(out, "w", encoding="utf-8") as f:
             json.dump(records, f, ensure_ascii=False, indent=1)
         n = len(records)
-    print(f"wrote {n} tasks to {args.out}", file=sys.stderr)
+    print(f"wrote {n} tasks to {out}", file=sys.stderr)
     return 0
 
 

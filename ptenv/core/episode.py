@@ -17,12 +17,15 @@ from typing import Any, Literal, NamedTuple, Protocol
 
 from ptenv.core.actions import ActionError, ParsedAction, parse_action
 from ptenv.core.reward import EpisodeScore, Ledger, RewardMode, RewardModel
-from ptenv.scoring import Scorer
+from ptenv.scoring import Prediction, Scorer
 
 Visibility = Literal["profile", "history", "facts", "hidden"]
 #: profile: facts, stated preferences, history (PTBench's setting); history: facts and history;
 #: facts: the basic facts only (preferences must be learned, e.g. from session feedback); hidden: nothing.
 VISIBILITIES: tuple[str, ...] = ("profile", "history", "facts", "hidden")
+
+#: What an agent that failed answered: nothing (scored as a format failure).
+UNANSWERED = Prediction(platform=None, calls=None)
 
 INSTRUCTIONS = (
     "You act for the user below on their request. Call the platforms' tools with JSON such as "
@@ -30,6 +33,10 @@ INSTRUCTIONS = (
     "Choose the platform this user would prefer in this situation and fill arguments the user did not say "
     "from what you know about them. Results come back after each step. Call finish when done."
 )
+
+
+#: The most steps an episode may be given (observations count them; more would be no benchmark).
+MAX_STEPS = 100_000
 
 
 @dataclass(frozen=True)
@@ -45,8 +52,8 @@ class EpisodeConfig:
         RewardModel(self.reward_mode)  # validates the mode
         if self.scorer not in ("strict", "compat"):
             raise ValueError(f"scorer must be 'strict' or 'compat', got {self.scorer!r}")
-        if self.max_steps < 1:
-            raise ValueError("max_steps must be at least 1")
+        if not (isinstance(self.max_steps, int) and not isinstance(self.max_steps, bool) and 1 <= self.max_steps <= MAX_STEPS):
+            raise ValueError(f"max_steps must be an integer between 1 and {MAX_STEPS}, got {self.max_steps!r}")
 
     @cached_property
     def reward(self) -> RewardModel:
@@ -80,6 +87,11 @@ class Episode(Protocol):
 
     def score(self) -> EpisodeScore:
         """Score what was done against the gold (the end of the request)."""
+        ...
+
+    def score_unanswered(self) -> EpisodeScore:
+        """The score of the request left without an answer (the agent failed): every column false,
+        the gold's argument counts kept, so a failed episode counts as a failure everywhere."""
         ...
 
     def debug_gold(self) -> Any:

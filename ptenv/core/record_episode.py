@@ -16,7 +16,7 @@ from typing import Any
 
 from ptenv.core.actions import ParsedCall
 from ptenv.core.builtins import FINISH
-from ptenv.core.episode import INSTRUCTIONS, EpisodeConfig, EpisodeCore, TaskInfo
+from ptenv.core.episode import INSTRUCTIONS, UNANSWERED, EpisodeConfig, EpisodeCore, TaskInfo
 from ptenv.core.observations import dumps
 from ptenv.core.records import PTBenchRecord
 from ptenv.core.reward import EpisodeScore
@@ -105,6 +105,9 @@ class RecordEpisode(EpisodeCore):
 
     def debug_gold(self) -> Any:
         return self.record.answer
+
+    def score_unanswered(self) -> EpisodeScore:
+        return self.reward.score(score_record(UNANSWERED, self.record.gold, self.config.scorer), self.ledger.penalties)
 
     def score(self) -> EpisodeScore:
         platform = self.calls[-1][0] if self.calls else None

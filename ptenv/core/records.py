@@ -133,8 +133,10 @@ def load_records(source: str | Path | list[Any]) -> tuple[list[PTBenchRecord], l
     else:
         try:
             data = json.loads(Path(source).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{source}: not a readable JSON file ({exc})") from None
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{source}: not UTF-8 text (byte {exc.start}); a data.json is a JSON list of records") from None
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{source}: not JSON ({exc.msg} at line {exc.lineno}); a data.json is a JSON list of records") from None
     if not isinstance(data, list):
         raise ValueError(f"{source}: a data.json is a JSON list of records")
     records, errors = [], []

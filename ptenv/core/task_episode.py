@@ -16,7 +16,7 @@ from typing import Any
 
 from ptenv.core.actions import ParsedCall
 from ptenv.core.builtins import Builtins
-from ptenv.core.episode import INSTRUCTIONS, EpisodeConfig, EpisodeCore, TaskInfo
+from ptenv.core.episode import INSTRUCTIONS, UNANSWERED, EpisodeConfig, EpisodeCore, TaskInfo
 from ptenv.core.observations import dumps
 from ptenv.core.reward import EpisodeScore
 from ptenv.core.user_sim import ScriptedUser, SimulatedUser
@@ -151,6 +151,9 @@ class TaskEpisode(EpisodeCore):
         pred, extra_read, extra_write = prediction_from_calls(self.calls, self.gold, self.scenario.platform)
         record = score_record(pred, self.gold, self.config.scorer)
         return self.reward.score(record, self.ledger.penalties, extra_read, extra_write)
+
+    def score_unanswered(self) -> EpisodeScore:
+        return self.reward.score(score_record(UNANSWERED, self.gold, self.config.scorer), self.ledger.penalties)
 
 
 def prediction_from_calls(calls: list[CallRecord], gold: GoldAnswer, platform_of: Any) -> tuple[Prediction, int, int]:

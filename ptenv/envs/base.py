@@ -5,6 +5,7 @@ uses to run every request of a split (:meth:`~BaseTaskEnv.episode_keys`,
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,6 +39,17 @@ def make_sim_user(spec: SimulatedUser | str | None) -> SimulatedUser:
     return spec
 
 
+def _check_names(what: str, value: Any, one: bool = False) -> None:
+    """A name (``one``) or a list of names: a bare string where a list is wanted would be read
+    letter by letter, so it is refused."""
+    if one:
+        if not isinstance(value, str):
+            raise ValueError(f"{what} must be a name (a string), got {value!r}")
+    elif value is not None and not (isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)):
+        example = {"scenarios": '["takeout"]', "kinds": '["tool_preference"]'}.get(what, '["..."]')
+        raise ValueError(f"{what} must be a list of names such as {example}, got {value!r}")
+
+
 def _names(values: Sequence[str] | None) -> tuple[str, ...] | None:
     return tuple(values) if values else None
 
@@ -66,6 +78,14 @@ class BaseTaskEnv(gym.Env[str, str]):
     ):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
+        _check_names("dataset", dataset, one=True)
+        _check_names("split", split, one=True)
+        _check_names("scenarios", scenarios)
+        _check_names("kinds", kinds)
+        if not isinstance(debug, bool):
+            raise ValueError(f"debug must be true or false, got {debug!r}")
+        if records is not None and not isinstance(records, (str, os.PathLike, list, tuple)):
+            raise ValueError(f"records must be a data.json path or a list of records, got {type(records).__name__}")
         self.dataset_name, self.split = dataset, split
         self._filters = (_names(scenarios), _names(kinds))
         #: PTBench records (a data.json path or a list) to run instead of a ptenv dataset
@@ -108,6 +128,15 @@ class BaseTaskEnv(gym.Env[str, str]):
         """The result of each request a step's ``info`` reports closed (task id, scenario, kind,
         success, reward terms, PTBench's columns)."""
         return [{k: info.get(k) for k in RESULT_KEYS}] if "metrics" in info else []
+
+    def abandon(self) -> list[dict[str, Any]]:
+        """End the running episode because its agent failed: each request it had not closed is
+        scored as unanswered (every column false) and returned as :meth:`closed_tasks` would, with
+        ``"errored": True``, so evaluation counts it as a failure rather than leaving it out."""
+        raise NotImplementedError
+
+    def _unanswered(self, info: TaskInfo, score: EpisodeScore) -> dict[str, Any]:
+        return {**{k: v for k, v in self._end_info(info, score).items() if k in RESULT_KEYS}, "errored": True}
 
     # -- shared by reset and step ----------------------------------------------------------------
     def _pick(self, options: dict[str, Any] | None) -> str:

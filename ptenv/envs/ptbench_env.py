@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, SupportsFloat
 
-from ptenv.core.episode import TaskInfo
+from ptenv.core.episode import UNANSWERED, TaskInfo
 from ptenv.core.observations import dumps
 from ptenv.core.records import ANSWER_FORMAT, ONE_SHOT_KINDS, PTBenchRecord, prediction_from_text
 from ptenv.envs.base import BaseTaskEnv
@@ -87,6 +87,14 @@ class PTBenchEnv(BaseTaskEnv):
         if self.debug:
             info["gold"] = rec.answer
         return self._last_obs, info
+
+    def abandon(self) -> list[dict[str, Any]]:
+        if self._current is None or self._done:
+            return []
+        self._done = True
+        task, rec = self._current
+        score = self.config.reward.score(score_record(UNANSWERED, rec.gold, self.config.scorer), {})
+        return [self._unanswered(task, score)]
 
     def step(self, action: str) -> tuple[str, SupportsFloat, bool, bool, dict[str, Any]]:
         if self._current is None:

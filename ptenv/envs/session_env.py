@@ -58,8 +58,8 @@ class PersonalSessionEnv(BaseTaskEnv):
         if kwargs.get("records") is not None:
             raise ValueError("sessions need users with several tasks; PTBench records run in PersonalTool-v0 and PTBench-v0")
         super().__init__(visibility=visibility, **kwargs)
-        if tasks_per_session < 1:
-            raise ValueError("tasks_per_session must be at least 1")
+        if not (isinstance(tasks_per_session, int) and not isinstance(tasks_per_session, bool) and 1 <= tasks_per_session <= 10_000):
+            raise ValueError(f"tasks_per_session must be an integer between 1 and 10000, got {tasks_per_session!r}")
         self.tasks_per_session = tasks_per_session
         if not self._sessions():
             raise ValueError(f"no user has {self.tasks_per_session} tasks in this split and filters")
@@ -88,6 +88,14 @@ class PersonalSessionEnv(BaseTaskEnv):
 
     def closed_tasks(self, info: dict[str, Any]) -> list[dict[str, Any]]:
         return [info["task_result"]] if "task_result" in info else []
+
+    def abandon(self) -> list[dict[str, Any]]:
+        if self._ep is None or self._over:
+            return []
+        self._over = True
+        done = len(self._results)
+        eps = [self._ep] + [self._episode(key) for key in self._queue[done + 1 :]]
+        return [self._unanswered(ep.info, ep.score_unanswered()) for ep in eps]
 
     @property
     def episode(self) -> TaskEpisode | None:

@@ -96,6 +96,13 @@ class PersonalToolEnv(BaseTaskEnv):
         self._last_obs = dumps(payload)
         return self._last_obs, reward, terminated, truncated, info
 
+    def abandon(self) -> list[dict[str, Any]]:
+        ep = self._ep
+        if ep is None or self._score is not None:
+            return []
+        self._score = ep.score_unanswered()
+        return [self._unanswered(ep.info, self._score)]
+
     def _get_info(self) -> dict[str, Any]:
         ep = self._ep
         assert ep is not None

@@ -20,22 +20,75 @@ from typing import Any
 
 import numpy as np
 
-from ptenv.evaluation.results import load_results, summarize
+from ptenv.evaluation.results import read_results, summarize
 from ptenv.scenarios import PREFERENCE_KINDS
 from ptenv.scoring import COLUMNS, SHORT_LABELS
 
 
 def load_run(path: Path) -> dict[str, Any]:
+    """A run directory, read without changing it: its settings, every episode's last record
+    (errored ones included: they count as failures), and its summary."""
     results = path / "results.jsonl"
-    if not results.exists():
+    if not path.is_dir() or not results.exists():
         raise ValueError(f"{path} is not a run directory (no results.jsonl); make one with ptenv eval --out {path}")
-    meta = json.loads((path / "run.json").read_text()) if (path / "run.json").exists() else {}
-    records = list(load_results(results).values())
+    meta: dict[str, Any] = {}
+    if (path / "run.json").exists():
+        try:
+            meta = json.loads((path / "run.json").read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            raise ValueError(f"{path / 'run.json'} is not JSON; is {path} a run directory of ptenv eval?") from None
+        if not isinstance(meta, dict):
+            raise ValueError(f"{path / 'run.json'} is not a run.json ptenv wrote")
+    read = read_results(results)
+    records = list(read.records.values())
     trials = max((r.get("trial", 0) for r in records), default=0) + 1
-    label = str(meta.get("agent", path.name))
-    if meta.get("env", "").endswith("PersonalSession-v0"):
+    label = str(meta.get("label") or meta.get("agent", path.name))
+    if str(meta.get("env", "")).endswith("PersonalSession-v0"):
         label += " (session)"
-    return {"path": path, "meta": meta, "label": label, "records": records, "summary": summarize(records, label, trials)}
+    planned = meta.get("planned_episodes")
+    notes = []
+    if isinstance(planned, int) and len(records) < planned:
+        notes.append(f"incomplete: {len(records)} of {planned} episodes")
+    if read.torn:
+        notes.append("its last line was cut short")
+    return {
+        "path": path,
+        "meta": meta,
+        "label": label,
+        "notes": notes,
+        "records": records,
+        "summary": summarize(records, label, trials),
+    }
+
+
+def _settings(run: dict[str, Any]) -> dict[str, Any]:
+    """A run's defining settings, flattened (``env_kwargs.visibility``, ``seed``, ...)."""
+    defining = run["meta"].get("defining") or {k: run["meta"].get(k) for k in ("env", "split", "seed", "trials", "env_kwargs")}
+    flat: dict[str, Any] = {}
+    for k, v in defining.items():
+        if isinstance(v, dict):
+            flat.update({f"{k}.{kk}": vv for kk, vv in v.items()})
+        else:
+            flat[k] = v
+    return flat
+
+
+def label_runs(runs: list[dict[str, Any]]) -> None:
+    """Runs that share a label are told apart by the settings that differ between them."""
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for run in runs:
+        groups[run["label"]].append(run)
+    for same in groups.values():
+        if len(same) < 2:
+            continue
+        flats = [_settings(r) for r in same]
+        keys = sorted({k for f in flats for k in f if len({json.dumps(g.get(k), sort_keys=True, default=str) for g in flats}) > 1})
+        for run, flat in zip(same, flats, strict=True):
+            shown = ", ".join(f"{k.split('.')[-1]}={json.dumps(flat.get(k), default=str)}" for k in keys) or f"dir={run['path'].name}"
+            run["label"] += f" ({shown})"
+    for run in runs:
+        if run["notes"]:
+            run["label"] += " [" + "; ".join(run["notes"]) + "]"
 
 
 def _curve(records: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -167,6 +220,7 @@ def validity(runs: list[dict[str, Any]]) -> list[tuple[str, str, bool | None]]:
 
 def write_report(run_dirs: list[Path], out: Path) -> tuple[Path, Path]:
     runs = [load_run(p) for p in run_dirs]
+    label_runs(runs)
     out.mkdir(parents=True, exist_ok=True)
     plots = _plots(runs, out)
     checks = validity(runs)
@@ -175,11 +229,26 @@ def write_report(run_dirs: list[Path], out: Path) -> tuple[Path, Path]:
     md += ["|---" * (7 + len(COLUMNS)) + "|"]
     for run in runs:
         s, meta = run["summary"], run["meta"]
-        cells = " | ".join(f"{100 * s['metrics'][c]:.1f}" for c in COLUMNS)
+        cells = " | ".join(f"{100 * s['metrics'][c]:.1f}" if s["tasks"] else "-" for c in COLUMNS)
+        reward = f"{s['reward_mean']:.3f}" if s["episodes"] > s["errored"] else "-"
         md.append(
-            f"| {run['label']} | {meta.get('env', '?')} | {meta.get('split', '?')} | {s['episodes']} | {s['tasks']} | {s['errored']} | {cells} | {s['reward_mean']:.3f} |"
+            f"| {run['label']} | {meta.get('env', '?')} | {meta.get('split', '?')} | {s['episodes']} | {s['tasks']} | {s['errored']} | {cells} | {reward} |"
         )
-    md += ["", "Columns are PTBench's, in %; the overall row of several splits weights them by task count.", ""]
+    md += [
+        "",
+        "Columns are PTBench's, in %; the overall row of several splits weights them by task count. The requests of an"
+        " errored episode count as failures in every column; reward is the mean over finished episodes.",
+        "",
+    ]
+    errored = [run for run in runs if run["summary"]["errored"]]
+    if errored:
+        md += ["## Errors", "", "| run | errored episodes | by type | first error |", "|---|---|---|---|"]
+        for run in errored:
+            s = run["summary"]
+            kinds = ", ".join(f"{k} {n}" for k, n in s.get("error_types", {}).items())
+            first = str(s.get("first_error", "")).replace("|", "/")[:300]
+            md.append(f"| {run['label']} | {s['errored']} of {s['episodes']} | {kinds} | {first} |")
+        md.append("")
     for fname, caption in plots:
         md += [f"## {caption}", "", f"![{caption}]({fname})", ""]
     md += ["## Validity separation", "", "| check | evidence | result |", "|---|---|---|"]

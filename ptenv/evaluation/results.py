@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,24 +22,56 @@ def record_key(rec: dict[str, Any]) -> tuple[str, str, int]:
     return (rec["split"], rec["key"], rec["trial"])
 
 
-def load_results(out: Path) -> dict[tuple[str, str, int], dict[str, Any]]:
-    """Finished (not errored) episodes of a results file; drops a cut-short last line in place."""
-    done: dict[tuple[str, str, int], dict[str, Any]] = {}
-    if not out.exists():
-        return done
-    kept = []
-    for line in out.read_text(encoding="utf-8").splitlines():
+@dataclass
+class ResultsFile:
+    """A results file as read: the last record of each episode (a retry after an error comes
+    later), and whether its last line was cut short by a kill (it is left out)."""
+
+    records: dict[tuple[str, str, int], dict[str, Any]] = field(default_factory=dict)
+    torn: bool = False
+
+
+def read_results(path: Path, repair: bool = False) -> ResultsFile:
+    """Read ``results.jsonl``. A line cut short by a kill can only be the last one (no newline after
+    it); it is left out, and with ``repair`` cut from the file (by a run that alone writes it now).
+    Any other line that is not a result record means the file was edited or damaged: ValueError,
+    so no summary is computed from it."""
+    out = ResultsFile()
+    if not path.exists():
+        return out
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path} is not UTF-8 text (byte {exc.start}): not a results file ptenv wrote") from None
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
         try:
             rec = json.loads(line)
-        except json.JSONDecodeError:  # a line cut short by a kill: that episode runs again
-            continue
-        kept.append(line)
-        if rec.get("error") is None:  # errored episodes are retried on resume
-            done[record_key(rec)] = rec
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text("".join(k + "\n" for k in kept), encoding="utf-8")
-    tmp.replace(out)
-    return done
+        except json.JSONDecodeError:
+            if i == len(lines) - 1:  # no newline after it: cut short by a kill; that episode runs again
+                out.torn = True
+                continue
+            raise ValueError(f"{path} line {i + 1} is not JSON (the file was edited or damaged)") from None
+        if not (
+            isinstance(rec, dict)
+            and isinstance(rec.get("split"), str)
+            and isinstance(rec.get("key"), str)
+            and isinstance(rec.get("trial"), int)
+        ):
+            raise ValueError(f"{path} line {i + 1} is not a result record (the file was edited or damaged)")
+        out.records[record_key(rec)] = rec
+    if out.torn and repair:
+        with path.open("r+b") as f:
+            f.truncate(len(data) - len(lines[-1].encode("utf-8")))
+    return out
+
+
+def load_results(path: Path) -> dict[tuple[str, str, int], dict[str, Any]]:
+    """The last record of each episode in a results file, errored ones included (read-only)."""
+    return read_results(path).records
 
 
 def pass_hat_k(records: list[dict[str, Any]], trials: int) -> dict[str, float]:
@@ -92,6 +125,14 @@ def summarize(records: list[dict[str, Any]], agent_name: str = "agent", trials: 
         "reward_mean": sum(r["reward"] for r in finished) / len(finished) if finished else 0.0,
         "reward_terms": {k: v / scored_tasks for k, v in terms.items()} if scored_tasks else {},
     }
+    errored = [r for r in records if r.get("error") is not None]
+    if errored:  # shown, and already counted above as failures (their requests scored unanswered)
+        kinds = Counter(f"{r.get('error_type') or 'Error'} ({r.get('error_source', 'agent')})" for r in errored)
+        summary["errored_tasks"] = sum(bool(t.get("errored")) for r in errored for t in r.get("tasks", []))
+        summary["error_types"] = dict(kinds.most_common())
+        summary["first_error"] = str(errored[0]["error"])
+        if errored[0].get("traceback"):
+            summary["first_traceback"] = errored[0]["traceback"]
     usages = [r["usage"] for r in records if r.get("usage")]
     if usages:
         summary["usage"] = {k: sum(u[k] for u in usages) for k in usages[0]}
@@ -135,7 +176,7 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines += ["", "errors: " + ", ".join(f"{e} {summary['errors'][e]}" for e in ERRORS)]
     terms = summary["reward_terms"]
     lines.append(
-        f"reward: mean {summary['reward_mean']:.3f} per episode  ("
+        f"reward: mean {summary['reward_mean']:.3f} per finished episode  ("
         + ", ".join(f"{k} {v:.3f}" for k, v in terms.items() if not k.startswith("penalty"))
         + ")"
     )
@@ -143,4 +184,18 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append("usage: " + ", ".join(f"{k} {v}" for k, v in summary["usage"].items()))
     if "pass_k" in summary:
         lines.append("pass^k: " + ", ".join(f"{k} {v:.3f}" for k, v in summary["pass_k"].items()) + "  (errored trials count as failures)")
+    if summary["errored"]:
+        lines += ["", *error_lines(summary)]
     return "\n".join(lines)
+
+
+def error_lines(summary: dict[str, Any]) -> list[str]:
+    """What went wrong in a run, in two lines (empty when nothing did)."""
+    if not summary.get("errored"):
+        return []
+    kinds = ", ".join(f"{k} {n}" for k, n in summary.get("error_types", {}).items())
+    return [
+        f"errored: {summary['errored']} of {summary['episodes']} episodes ({kinds}); their {summary.get('errored_tasks', 0)} "
+        "unfinished request(s) count as failures above",
+        f"first error: {summary.get('first_error', '?')}",
+    ]

@@ -16,11 +16,15 @@
 from __future__ import annotations
 
 import asyncio
-import json
+import os
+import signal
 import sys
+import threading
 import time
+import traceback
 import zlib
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -31,7 +35,10 @@ import numpy as np
 
 from ptenv.core.agent import Agent, load_agent
 from ptenv.envs.base import BaseTaskEnv
-from ptenv.evaluation.results import load_results, record_key, summarize
+from ptenv.evaluation.progress import Progress
+from ptenv.evaluation.results import record_key, summarize
+from ptenv.evaluation.rundir import RunDir, RunSettings
+from ptenv.llm.client import scrub
 
 #: ``--split test`` evaluates both test splits and weights them by task count (PTBench's overall).
 TEST_SPLITS = ("test_trained", "test_untrained")
@@ -50,6 +57,8 @@ class EvalSpec:
     max_actions: int = 500
     #: Keyword arguments for the agent's constructor (model, base_url, ... for LLM agents).
     agent_kwargs: dict[str, Any] = field(default_factory=dict)
+    #: Keep each error's traceback in its record (``--debug``).
+    debug: bool = False
 
 
 def episode_seed(seed: int, key: str, trial: int) -> int:
@@ -115,16 +124,23 @@ class _EpisodeLog:
         self.ended = terminated or truncated
         return self.ended
 
-    def result(self, max_actions: int, error: Exception | None = None, source: str = "agent") -> dict[str, Any]:
+    def result(self, max_actions: int, error: BaseException | None = None, source: str = "agent", debug: bool = False) -> dict[str, Any]:
         """The episode's record. An errored one says whose error it was: the agent's (it raised,
-        or never ended the episode) or the env's (it raised on a step: a bug of ours)."""
-        message = None
+        or never ended the episode) or the env's (it raised on a step: a bug of ours); its
+        unclosed requests are counted as failures (:meth:`BaseTaskEnv.abandon`)."""
         if self.env_error is not None:
             error, source = self.env_error, "env"
+        message = error_type = None
         if error is not None:
-            message = f"{type(error).__name__}: {error}"
+            error_type, message = type(error).__name__, scrub(f"{type(error).__name__}: {error}")
         elif not self.ended:
-            message = f"no episode end after {max_actions} actions"
+            error_type, message = "NoEpisodeEnd", f"no episode end after {max_actions} actions"
+        if message is not None:
+            try:
+                failed = self.task_env.abandon()
+            except Exception:  # a broken env (an env error): its requests stay unscored
+                failed = []
+            self.tasks += [{**t, "position": len(self.tasks) + i} for i, t in enumerate(failed)]
         out = {
             "key": self.key,
             "task_id": self.key if self.task_env.episode_key == "task_id" else None,
@@ -139,34 +155,38 @@ class _EpisodeLog:
             "error": message,
         }
         if message is not None:
-            out["error_source"] = source
+            out["error_source"], out["error_type"] = source, error_type
+            if debug and error is not None:
+                out["traceback"] = scrub("".join(traceback.format_exception(error)))
         return out
 
 
-def run_episode(env: gym.Env[str, str], agent: Any, key: str, seed: int, max_actions: int = 500) -> dict[str, Any]:
+def run_episode(env: gym.Env[str, str], agent: Any, key: str, seed: int, max_actions: int = 500, debug: bool = False) -> dict[str, Any]:
     """One episode; returns its result record. Errors of the agent are recorded, never raised."""
     log = _EpisodeLog(env, agent, key, seed)
     for _ in range(max_actions):
         try:
             action = agent.act(log.obs)
         except Exception as exc:  # an agent crash is an errored episode, never a silent 0
-            return log.result(max_actions, error=exc, source="agent")
+            return log.result(max_actions, error=exc, source="agent", debug=debug)
         if log.step(env, action):
             break
-    return log.result(max_actions)
+    return log.result(max_actions, debug=debug)
 
 
-async def run_episode_async(env: gym.Env[str, str], agent: Any, key: str, seed: int, max_actions: int = 500) -> dict[str, Any]:
+async def run_episode_async(
+    env: gym.Env[str, str], agent: Any, key: str, seed: int, max_actions: int = 500, debug: bool = False
+) -> dict[str, Any]:
     """:func:`run_episode` for agents with ``aact`` (awaited) or ``act``."""
     log = _EpisodeLog(env, agent, key, seed)
     for _ in range(max_actions):
         try:
             action = await agent.aact(log.obs) if hasattr(agent, "aact") else agent.act(log.obs)
         except Exception as exc:
-            return log.result(max_actions, error=exc, source="agent")
+            return log.result(max_actions, error=exc, source="agent", debug=debug)
         if log.step(env, action):
             break
-    return log.result(max_actions)
+    return log.result(max_actions, debug=debug)
 
 
 class _Runner:
@@ -184,12 +204,16 @@ class _Runner:
 
     def run(self, item: PlanItem) -> dict[str, Any]:
         split, key, trial = item
-        rec = run_episode(self.env(split), self.agent, key, episode_seed(self.spec.seed, key, trial), self.spec.max_actions)
+        rec = run_episode(
+            self.env(split), self.agent, key, episode_seed(self.spec.seed, key, trial), self.spec.max_actions, self.spec.debug
+        )
         return {"split": split, "trial": trial, **rec}
 
     async def arun(self, item: PlanItem) -> dict[str, Any]:
         split, key, trial = item
-        rec = await run_episode_async(self.env(split), self.agent, key, episode_seed(self.spec.seed, key, trial), self.spec.max_actions)
+        rec = await run_episode_async(
+            self.env(split), self.agent, key, episode_seed(self.spec.seed, key, trial), self.spec.max_actions, self.spec.debug
+        )
         return {"split": split, "trial": trial, **rec}
 
     def close(self) -> None:
@@ -200,8 +224,32 @@ class _Runner:
 _WORKER: _Runner | None = None
 
 
+def _die_with_parent() -> None:
+    """A worker ends when the evaluation that started it dies (a SIGKILL leaves no orphans)."""
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        try:  # the kernel signals us the moment the parent dies
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0:  # PR_SET_PDEATHSIG
+                if os.getppid() != parent:  # it died before we asked
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:  # elsewhere: notice that we were re-parented
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _init_worker(spec: EvalSpec) -> None:
     global _WORKER
+    _die_with_parent()
     _WORKER = _Runner(spec)
 
 
@@ -210,11 +258,41 @@ def _run_chunk(items: list[PlanItem]) -> list[dict[str, Any]]:
     return [_WORKER.run(i) for i in items]
 
 
+def max_workers() -> int:
+    """The most worker processes an evaluation may start: one per processor it may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity call (macOS, Windows)
+        return os.cpu_count() or 1
+
+
+def _check_counts(episodes: int | None, trials: int, workers: int, concurrency: int) -> None:
+    """Counts a user gives, checked before anything runs (one clear line each)."""
+    if episodes is not None and episodes < 1:
+        raise ValueError(f"--episodes must be at least 1 (or left out for every task), got {episodes}")
+    if not 1 <= trials <= 1000:
+        raise ValueError(f"--trials must be between 1 and 1000, got {trials}")
+    if not 1 <= workers <= max_workers():
+        raise ValueError(f"--workers must be between 1 and {max_workers()} (the processors here), got {workers}")
+    if not 1 <= concurrency <= 1024:
+        raise ValueError(f"--concurrency must be between 1 and 1024, got {concurrency}")
+    if workers > 1 and concurrency > 1:
+        raise ValueError("choose --workers (processes) or --concurrency (async episodes), not both")
+
+
+def _preflight(agent: Any) -> None:
+    """Before the first episode, an agent that talks to a server checks it can (its key, the
+    server's address): a run that could only error is refused with one line, not 1,440 errors."""
+    check = getattr(agent, "preflight", None)
+    if check is not None:
+        check()
+
+
 def evaluate(
     env_id: str,
     agent: Agent | str,
     split: str,
-    out: Path | None,
+    out_dir: Path | None,
     episodes: int | None = None,
     seed: int = 0,
     env_kwargs: dict[str, Any] | None = None,
@@ -223,53 +301,66 @@ def evaluate(
     workers: int = 1,
     concurrency: int = 1,
     agent_kwargs: dict[str, Any] | None = None,
+    overwrite: bool = False,
+    preflight: bool = True,
+    debug: bool = False,
+    label: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate and summarize. ``agent`` is an agent, or a name / ``module:Class``. Parallel runs
     (``workers`` processes, or ``concurrency`` episodes in flight in one process for async agents)
-    need the name, since each runs its own agent instance."""
+    need the name, since each runs its own agent instance.
+
+    With ``out_dir`` the run is kept there (:class:`~ptenv.evaluation.rundir.RunDir`): one line per
+    episode as it finishes, resumable by running the same settings again (other settings are
+    refused unless ``overwrite``), ``summary.json`` at the end. ``label`` names the run in reports."""
     env_kwargs = dict(env_kwargs or {})
+    agent_kwargs = dict(agent_kwargs or {})
+    _check_counts(episodes, trials, workers, concurrency)
     if (workers > 1 or concurrency > 1) and not isinstance(agent, str):
         raise ValueError("workers > 1 or concurrency > 1 needs the agent by name (each runs its own instance)")
-    if workers > 1 and concurrency > 1:
-        raise ValueError("choose workers (processes) or concurrency (async episodes), not both")
-    spec = EvalSpec(env_id, agent if isinstance(agent, str) else "", env_kwargs, seed, agent_kwargs=dict(agent_kwargs or {}))
+    name = agent if isinstance(agent, str) else f"{type(agent).__module__}:{type(agent).__qualname__}"
+    spec = EvalSpec(env_id, agent if isinstance(agent, str) else "", env_kwargs, seed, agent_kwargs=agent_kwargs, debug=debug)
     plan = episode_plan(env_id, split, episodes, seed, env_kwargs, trials)
-    records: dict[tuple[str, str, int], dict[str, Any]] = load_results(out) if out is not None else {}
-    todo = [item for item in plan if item not in records]
-    bar = _Progress(len(plan), len(plan) - len(todo), enabled=progress)
-    sink = out.open("a", encoding="utf-8") if out is not None else None
+    settings = RunSettings(env_id, name, split, env_kwargs, agent_kwargs, seed, trials, episodes, label)
+    run = RunDir(out_dir, settings, len(plan), overwrite) if out_dir is not None else None
+    with run if run is not None else nullcontext():
+        records = run.finished() if run is not None else {}
+        todo = [item for item in plan if item not in records]
+        if todo and preflight:
+            _preflight(agent if not isinstance(agent, str) else load_agent(agent, **agent_kwargs))
+        bar = Progress(len(plan), len(plan) - len(todo), enabled=progress)
 
-    def finish(rec: dict[str, Any]) -> None:
-        records[record_key(rec)] = rec
-        if sink is not None:
-            sink.write(json.dumps(rec, ensure_ascii=False) + "\n")
-            sink.flush()
-        bar.update(rec)
+        def finish(rec: dict[str, Any]) -> None:
+            records[record_key(rec)] = rec
+            if run is not None:
+                run.append(rec)
+            bar.update(rec)
 
-    try:
-        if concurrency > 1:
-            asyncio.run(_run_concurrently(spec, todo, concurrency, finish))
-        elif workers <= 1:
-            runner = _Runner(spec, None if isinstance(agent, str) else agent)
-            try:
-                for item in todo:
-                    finish(runner.run(item))
-            finally:
-                runner.close()
-        else:
-            ctx = get_context("fork") if sys.platform != "win32" else get_context("spawn")
-            size = max(1, min(64, len(todo) // (workers * 8) or 1))
-            chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(spec,)) as pool:
-                for fut in as_completed([pool.submit(_run_chunk, c) for c in chunks]):
-                    for rec in fut.result():
-                        finish(rec)
-    finally:
-        if sink is not None:
-            sink.close()
-        bar.close()
-    name = agent if isinstance(agent, str) else getattr(agent, "name", "agent")
-    return summarize([records[item] for item in plan if item in records], agent_name=str(name), trials=trials)
+        try:
+            if concurrency > 1:
+                asyncio.run(_run_concurrently(spec, todo, concurrency, finish))
+            elif workers <= 1:
+                runner = _Runner(spec, None if isinstance(agent, str) else agent)
+                try:
+                    for item in todo:
+                        finish(runner.run(item))
+                finally:
+                    runner.close()
+            else:
+                ctx = get_context("fork") if sys.platform != "win32" else get_context("spawn")
+                size = max(1, min(64, len(todo) // (workers * 8) or 1))
+                chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
+                with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(spec,)) as pool:
+                    for fut in as_completed([pool.submit(_run_chunk, c) for c in chunks]):
+                        for rec in fut.result():
+                            finish(rec)
+        finally:
+            bar.close()
+        agent_name = label or (agent if isinstance(agent, str) else getattr(agent, "name", "agent"))
+        summary = summarize([records[item] for item in plan if item in records], agent_name=str(agent_name), trials=trials)
+        if run is not None:
+            run.write_summary(summary)
+    return summary
 
 
 async def _run_concurrently(spec: EvalSpec, todo: list[PlanItem], concurrency: int, finish: Any) -> None:
@@ -287,39 +378,3 @@ async def _run_concurrently(spec: EvalSpec, todo: list[PlanItem], concurrency: i
             runner.close()
 
     await asyncio.gather(*(slot() for _ in range(min(concurrency, len(todo)) or 1)))
-
-
-class _Progress:
-    """A progress bar with the running score on stderr (redrawn at most every 0.2 s)."""
-
-    def __init__(self, total: int, done: int, enabled: bool):
-        self.total, self.done, self.enabled = total, done, enabled
-        self.scored = self.right = 0
-        self.t0 = time.perf_counter()
-        self.last = 0.0
-        self.ran = 0
-
-    def update(self, rec: dict[str, Any]) -> None:
-        self.done += 1
-        self.ran += 1
-        for t in rec.get("tasks", []):
-            self.scored += 1
-            self.right += bool(t.get("success"))
-        now = time.perf_counter()
-        if self.enabled and (now - self.last > 0.2 or self.done == self.total):
-            self.last = now
-            rate = self.ran / max(1e-9, now - self.t0)
-            eta = (self.total - self.done) / rate if rate else 0.0
-            width = 24
-            filled = int(width * self.done / max(1, self.total))
-            score = self.right / self.scored if self.scored else 0.0
-            print(
-                f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}  success {score:.3f}  {rate:.0f} ep/s  eta {eta:.0f}s ",
-                end="",
-                file=sys.stderr,
-                flush=True,
-            )
-
-    def close(self) -> None:
-        if self.enabled and self.ran:
-            print(file=sys.stderr)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,29 @@ class LLMConfig:
     cache_dir: str | None = ".ptenv-cache/llm"
     #: Local repair attempts when every tool call of a reply is malformed.
     max_local_retries: int = 3
+
+
+#: Secret-shaped text: provider keys (``sk-...``, ``sk-ant-...``), bearer tokens, ``api_key=...``.
+_SECRET_SHAPES = re.compile(
+    r"sk-[A-Za-z0-9_\-]{8,}|(?i:bearer)\s+[A-Za-z0-9._~+/\-]{8,}=*|(?i:api[_-]?key|x-api-key|authorization)([\"'\s:=]+)[A-Za-z0-9._\-]{8,}"
+)
+#: Environment variables whose values are secrets (their values are scrubbed wherever they appear).
+_SECRET_VARS = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.I)
+
+
+def scrub(text: str) -> str:
+    """``text`` with every secret we can know of replaced by ``[redacted]``: the values of the
+    environment's key, token and secret variables (a server may echo the key in an error), and
+    anything shaped like a provider key. Applied to every error ptenv stores or prints."""
+    values = [v for k, v in os.environ.items() if _SECRET_VARS.search(k) and len(v) >= 8]
+    for value in sorted(values, key=len, reverse=True):
+        text = text.replace(value, "[redacted]")
+    return _SECRET_SHAPES.sub(lambda m: (m.group(0)[: m.start(1) - m.start(0)] + m.group(1) if m.group(1) else "") + "[redacted]", text)
+
+
+class ServerError(ValueError):
+    """A provider or server refused or failed a request, after the SDK's retries (one line: a
+    key, an address or a model name to fix)."""
 
 
 def api_key(config: LLMConfig, default_env: str) -> str:
@@ -97,16 +121,22 @@ def complete(provider: str, config: LLMConfig, system: str, user: str, cache: Re
     resp = cache.get(key)
     if resp is None:
         kwargs: dict[str, Any] = {"base_url": config.base_url, "timeout": config.timeout, "max_retries": config.max_retries}
-        if provider == "openai":
-            import openai
+        try:
+            if provider == "openai":
+                import openai
 
-            client: Any = openai.OpenAI(api_key=api_key(config, "OPENAI_API_KEY"), **kwargs)
-            resp = client.chat.completions.create(**body).model_dump(mode="json")
-        else:
-            import anthropic
+                client: Any = openai.OpenAI(api_key=api_key(config, "OPENAI_API_KEY"), **kwargs)
+                resp = client.chat.completions.create(**body).model_dump(mode="json")
+            else:
+                import anthropic
 
-            client = anthropic.Anthropic(api_key=api_key(config, "ANTHROPIC_API_KEY"), **kwargs)
-            resp = client.messages.create(**body).model_dump(mode="json")
+                client = anthropic.Anthropic(api_key=api_key(config, "ANTHROPIC_API_KEY"), **kwargs)
+                resp = client.messages.create(**body).model_dump(mode="json")
+        except Exception as exc:
+            if type(exc).__module__.split(".")[0] in ("openai", "anthropic"):  # the SDK gave up (after its retries)
+                where = config.base_url or f"the {provider} API"
+                raise ServerError(scrub(f"{where} failed the request ({type(exc).__name__}: {exc})")) from None
+            raise
         cache.put(key, resp)
     if provider == "openai":
         return str(resp["choices"][0]["message"].get("content") or "")

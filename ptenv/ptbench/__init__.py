@@ -8,7 +8,17 @@ and predicting with an agent::
 """
 
 from ptenv.core.records import PTBenchRecord, load_records
-from ptenv.ptbench.files import format_scores, load_predictions, score, score_splits, scores_json
+from ptenv.ptbench.files import alignment_problems, format_scores, load_predictions, score, score_splits, scores_json
 from ptenv.ptbench.predict import predict
 
-__all__ = ["PTBenchRecord", "format_scores", "load_predictions", "load_records", "predict", "score", "score_splits", "scores_json"]
+__all__ = [
+    "PTBenchRecord",
+    "alignment_problems",
+    "format_scores",
+    "load_predictions",
+    "load_records",
+    "predict",
+    "score",
+    "score_splits",
+    "scores_json",
+]

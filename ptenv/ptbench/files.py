@@ -26,7 +26,11 @@ from ptenv.scoring import COLUMNS, ERRORS, RecordScore, Scorer, aggregate, combi
 def load_predictions(path: str | Path) -> list[dict[str, Any] | None]:
     """generation.jsonl lines (None for a line that is not a JSON object)."""
     out: list[dict[str, Any] | None] = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (byte {exc.start}); a generation.jsonl has one JSON object per line") from None
+    for line in text.splitlines():
         if not line.strip():
             continue
         try:
@@ -38,11 +42,20 @@ def load_predictions(path: str | Path) -> list[dict[str, Any] | None]:
     return out
 
 
-def score(records: list[PTBenchRecord], predictions: list[dict[str, Any] | None], scorer: Scorer = "compat") -> dict[str, Any]:
-    """PTBench's columns and errors for one split, plus the misaligned lines found."""
+def score(
+    records: list[PTBenchRecord], predictions: list[dict[str, Any] | None], scorer: Scorer = "compat", slots: int | None = None
+) -> dict[str, Any]:
+    """PTBench's columns and errors for one split, and the lines that do not line up.
+
+    Predictions pair with records by position in the data file (``PTBenchRecord.index``), as
+    PTBench pairs them; a record refused when reading keeps its slot, so the lines after it still
+    pair with their own records. ``slots`` is the number of records in the file (refused ones
+    included; by default the records given)."""
     scores: list[RecordScore] = []
     misaligned = []
-    for i, rec in enumerate(records):
+    slots = len(records) if slots is None else slots
+    for rec in records:
+        i = rec.index
         pred = predictions[i] if i < len(predictions) else None
         if pred is not None and "query" in pred and pred["query"] != rec.query:
             misaligned.append(i)
@@ -51,14 +64,18 @@ def score(records: list[PTBenchRecord], predictions: list[dict[str, Any] | None]
         scores.append(score_record(prediction_from_text(text)[0], rec.gold, scorer))
     out = aggregate(scores)
     out["misaligned"] = misaligned
-    out["missing"] = max(0, len(records) - len(predictions))
-    out["extra"] = max(0, len(predictions) - len(records))
+    out["missing"] = max(0, slots - len(predictions))
+    out["extra"] = max(0, len(predictions) - slots)
+    out["refused"] = slots - len(records)
     return out
 
 
-def score_splits(parts: list[tuple[str, list[PTBenchRecord], list[dict[str, Any] | None]]], scorer: Scorer) -> dict[str, Any]:
-    """Each split's scores and, for several, PTBench's overall weighted by record counts."""
-    results = {name: score(recs, preds, scorer) for name, recs, preds in parts}
+def score_splits(
+    parts: list[tuple[str, list[PTBenchRecord], list[dict[str, Any] | None]]], scorer: Scorer, slots: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """Each split's scores and, for several, PTBench's overall weighted by record counts.
+    ``slots`` gives each split's number of records in its file, refused ones included."""
+    results = {name: score(recs, preds, scorer, (slots or {}).get(name)) for name, recs, preds in parts}
     out: dict[str, Any] = {"splits": results}
     if len(results) > 1:
         out["overall"] = combine(list(results.values()))
@@ -85,9 +102,17 @@ def format_scores(result: dict[str, Any], scorer: str) -> str:
     lines += [f"{n:<22}{r['n']:>6}" + "".join(f"{100 * r['acc'][c]:>18.2f}" for c in COLUMNS) for n, r in rows]
     lines += ["", f"{'':<22}" + "".join(f"{e:>22}" for e in ERRORS)]
     lines += [f"{n:<22}" + "".join(f"{r['errors'][e]:>22}" for e in ERRORS) for n, r in rows]
-    for n, r in result["splits"].items():
-        if r["misaligned"] or r["missing"] or r["extra"]:
-            lines.append(
-                f"{n}: {len(r['misaligned'])} prediction line(s) for another query, {r['missing']} missing, {r['extra']} extra (scored as format failures)"
-            )
+    lines += alignment_problems(result)
     return "\n".join(lines)
+
+
+def alignment_problems(result: dict[str, Any]) -> list[str]:
+    """One line per split whose prediction lines do not line up with its records."""
+    out = []
+    for n, r in result["splits"].items():
+        if r["misaligned"] or r["missing"] or r["extra"] or r.get("refused"):
+            out.append(
+                f"{n}: {len(r['misaligned'])} prediction line(s) for another query, {r['missing']} missing, {r['extra']} extra"
+                f" (scored as format failures); {r.get('refused', 0)} record(s) refused (their lines not scored)"
+            )
+    return out

@@ -10,14 +10,21 @@ from ptenv.core.records import PTBenchRecord
 from ptenv.envs.ptbench_env import PTBenchEnv
 
 
-def predict(records: list[PTBenchRecord], agent: Any, out: str | Path, seed: int = 0) -> int:
-    """Run an agent on the records in ``ptenv/PTBench-v0`` and write generation.jsonl. It
-    overwrites: a rerun never appends to an old file (PTBench's runner did, and misaligned reruns)."""
+def predict(records: list[PTBenchRecord], agent: Any, out: str | Path, seed: int = 0, slots: int | None = None) -> int:
+    """Run an agent on the records in ``ptenv/PTBench-v0`` and write generation.jsonl, one line
+    per record of the data file (``slots`` of them, refused records included: their line stays
+    empty, so every other line pairs with its record). It overwrites: a rerun never appends to an
+    old file (PTBench's runner did, and misaligned reruns)."""
     env = PTBenchEnv(records=records)
+    by_slot = {rec.index: (i, rec) for i, rec in enumerate(records)}
     lines = []
-    for i, rec in enumerate(records):
-        obs, _ = env.reset(seed=seed + i, options={"task_index": i})
-        agent.reset(seed=seed + i)
+    for slot in range(max(slots or 0, max(by_slot, default=-1) + 1)):
+        if slot not in by_slot:
+            lines.append(json.dumps({"query": None, "label": None, "predict": None}))
+            continue
+        i, rec = by_slot[slot]
+        obs, _ = env.reset(seed=seed + slot, options={"task_index": i})
+        agent.reset(seed=seed + slot)
         answer = agent.act(obs)
         env.step(answer)
         lines.append(

@@ -64,6 +64,7 @@ from typing import Any
 
 from ptenv.testing.wire import (
     ANTHROPIC_PATHS,
+    MODELS_PATHS,
     OPENAI_PATHS,
     PROVIDERS,
     Error,
@@ -78,6 +79,7 @@ from ptenv.testing.wire import (
     coerce_reply,
     error_body,
     error_headers,
+    model_listing,
     openai_completion,
     output_tokens,
     provider_of,
@@ -167,10 +169,18 @@ class _Stats:
 class LoopbackLLM:
     """The loopback server. ``with LoopbackLLM() as srv:`` starts it on a daemon thread; ``close()`` stops it."""
 
-    def __init__(self, *, latency: float = 0.0, handler: Handler | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, *, latency: float = 0.0, handler: Handler | None = None, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None
+    ) -> None:
         self.latency: float = latency
         self.handler: Handler | None = handler
+        #: When set, a request without this key (OpenAI: ``Authorization: Bearer``; Anthropic:
+        #: ``x-api-key``) is answered 401, as a provider would.
+        self.api_key = api_key
         self.requests: list[Request] = []
+        #: Model listings served (``GET /v1/models``, what clients ask to check a server), kept
+        #: apart from ``requests`` so counts of completions stay what tests expect.
+        self.listings: list[Request] = []
         self.errors: list[BaseException] = []
         self._lock = threading.Lock()
         self._stats = _Stats()
@@ -315,7 +325,20 @@ class LoopbackLLM:
         path = req.path.split("?", 1)[0].rstrip("/")
         provider = provider_of(path)
         headers = {k.lower(): v for k, v in req.headers.items()}
+        if path in MODELS_PATHS and "anthropic-version" in headers:  # one path, both providers
+            provider = "anthropic"
         raw, body, problem = self._read_body(req)
+        if self.api_key is not None and self.api_key not in (
+            headers.get("x-api-key"),
+            headers.get("authorization", "").removeprefix("Bearer "),
+        ):
+            req.send_json(401, error_body(provider, Error(401, "invalid api key (loopback)"), "req_unauthorized"), {})
+            return
+        if problem is None and req.command == "GET" and path in MODELS_PATHS:
+            with self._lock:
+                self.listings.append(Request(provider, req.path, headers, {}))
+            req.send_json(200, model_listing(provider), {})
+            return
         if problem is None and req.command != "POST":
             problem = Error(405, f"method {req.command} not allowed")
         if problem is None and path not in OPENAI_PATHS + ANTHROPIC_PATHS:

@@ -100,6 +100,7 @@ def coerce_reply(reply: ReplyLike) -> Reply:
 # wire formats
 
 OPENAI_PATHS = ("/v1/chat/completions", "/chat/completions")
+MODELS_PATHS = ("/v1/models", "/models")
 ANTHROPIC_PATHS = ("/v1/messages", "/messages")
 _RETRYABLE = (408, 409, 429)
 
@@ -224,3 +225,11 @@ def anthropic_message(reply: Text | ToolCalls, model: str, n: int, usage_in: int
         "stop_sequence": None,
         "usage": {"input_tokens": usage_in, "output_tokens": usage_out},
     }
+
+
+def model_listing(provider: str) -> dict[str, Any]:
+    """The answer to ``GET /v1/models``: one model, ``loopback``, in the provider's shape."""
+    if provider == "anthropic":
+        model = {"type": "model", "id": "loopback", "display_name": "loopback", "created_at": "2026-01-01T00:00:00Z"}
+        return {"data": [model], "has_more": False, "first_id": "loopback", "last_id": "loopback"}
+    return {"object": "list", "data": [{"id": "loopback", "object": "model", "created": 0, "owned_by": "ptenv"}]}
