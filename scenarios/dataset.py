@@ -22,6 +22,8 @@ from typing import Any
 
 from ptenv.tools_registry import Backend, Registry
 
+from . import cache as dataset_cache
+from .cache import task_index
 from .profiles import UserProfile, make_facts, make_history, make_preference, render_profile
 from .synthesis import synthesize_user_tasks
 from .tasks import Task
@@ -48,31 +50,94 @@ DEFAULT_DATASET = "ptenv-v1"
 
 
 class Dataset:
-    def __init__(self, config: DatasetConfig, users: list[UserProfile], tasks: list[Task], splits: dict[str, tuple[str, ...]]):
+    """Users, tasks and splits. Tasks come generated, or as JSON text read from the dataset cache
+    (``raw``: the dataset's JSONL bytes), in which case each is parsed the first time it is asked
+    for: a process that evaluates the test split parses 1,440 of 10,800 tasks."""
+
+    def __init__(
+        self,
+        config: DatasetConfig,
+        users: list[UserProfile],
+        tasks: list[Task] | None,
+        splits: dict[str, tuple[str, ...]],
+        *,
+        task_json: dict[str, bytes] | None = None,
+        raw: bytes | None = None,
+    ):
         self.config = config
         self.users = {u.user_id: u for u in users}
-        self.tasks = tasks
-        self.by_id = {t.id: t for t in tasks}
         self.splits = splits
+        self._task_json = task_json or {}
+        self._raw = raw
+        self._by_id: dict[str, Task] = {t.id: t for t in tasks or ()}
+        #: Every task id in the dataset's order (generation order, as its JSONL lists them).
+        self._order = [t.id for t in tasks] if tasks is not None else list(self._task_json)
+        #: Where the dataset came from: ``"generated"`` or ``"cache"``.
+        self.origin = "generated" if raw is None else "cache"
 
     @property
     def version(self) -> str:
         return self.config.version
 
+    def task(self, task_id: str) -> Task:
+        """A task by id (read from the cached JSON the first time)."""
+        hit = self._by_id.get(task_id)
+        if hit is None:
+            hit = self._by_id[task_id] = Task.model_validate_json(self._task_json[task_id])
+        return hit
+
+    @property
+    def tasks(self) -> list[Task]:
+        """Every task, in the dataset's order."""
+        return [self.task(i) for i in self._order]
+
+    @property
+    def by_id(self) -> dict[str, Task]:
+        return {i: self.task(i) for i in self._order}
+
     def split(self, name: str) -> list[Task]:
         if name == "test":
             return self.split("test_trained") + self.split("test_untrained")
         if name == "all":
-            return list(self.tasks)
+            return self.tasks
         if name not in self.splits:
             raise KeyError(f"unknown split {name!r}; choose from {', '.join((*SPLITS, 'test', 'all'))}")
-        return [self.by_id[i] for i in self.splits[name]]
+        return [self.task(i) for i in self.splits[name]]
+
+    @classmethod
+    def from_jsonl(cls, config: DatasetConfig, raw: bytes) -> Dataset | None:
+        """A dataset from its JSONL bytes (as :meth:`jsonl_bytes` writes them), users parsed at once
+        and tasks when asked for; None if the bytes are not such a file."""
+        lines = raw.split(b"\n")
+        if not lines or lines[-1] != b"":
+            return None
+        try:
+            header = json.loads(lines[0])
+            users = [
+                UserProfile.model_validate_json(line[line.index(b'"user": ') + 8 : -1])
+                for line in lines[1:]
+                if line.startswith(b'{"type": "user"')
+            ]
+        except ValueError:
+            return None
+        index = task_index(lines)
+        if index is None or header.get("version") != config.version or len(users) != header.get("users"):
+            return None
+        splits, task_json = index
+        if len(task_json) != header.get("tasks"):
+            return None
+        return cls(config, users, None, {s: tuple(splits.get(s, ())) for s in SPLITS}, task_json=task_json, raw=raw)
 
     def split_users(self, name: str) -> list[str]:
         return sorted({t.user_id for t in self.split(name)})
 
     # -- serialization -------------------------------------------------------------------
     def jsonl_lines(self) -> list[str]:
+        if self._raw is not None:
+            return self._raw.decode("utf-8").split("\n")[:-1]
+        return self._make_lines()
+
+    def _make_lines(self) -> list[str]:
         """One JSON object per line: a header, the users, the tasks (each tagged with its split)."""
         split_of = {tid: s for s, ids in self.splits.items() for tid in ids}
         header = {"type": "dataset", "version": self.version, "seed": self.config.seed, "users": len(self.users), "tasks": len(self.tasks)}
@@ -82,7 +147,9 @@ class Dataset:
         return lines
 
     def jsonl_bytes(self) -> bytes:
-        return ("\n".join(self.jsonl_lines()) + "\n").encode("utf-8")
+        if self._raw is not None:  # the cached bytes, verified against their sha256 when read
+            return self._raw
+        return ("\n".join(self._make_lines()) + "\n").encode("utf-8")
 
     def checksum(self) -> str:
         return hashlib.sha256(self.jsonl_bytes()).hexdigest()
@@ -163,7 +230,9 @@ def ptbench_answer(task: Task, registry: Registry) -> tuple[list[Any], list[str]
     return answer, query_params, profile_params
 
 
-def generate(config: DatasetConfig, registry: Registry | None = None) -> Dataset:
+def generate(config: DatasetConfig, registry: Registry | None = None, progress: bool = False) -> Dataset:
+    """Make a dataset from its seed (offline, deterministic). ``progress`` shows a bar on a
+    terminal's stderr (it takes a second or more)."""
     reg = registry or Registry.default()
     rng = random.Random(f"ptenv/{config.seed}/users")
     scenarios = list(reg.scenarios.values())
@@ -178,8 +247,20 @@ def generate(config: DatasetConfig, registry: Registry | None = None) -> Dataset
         prefs = {sc.id: make_preference(urng, sc, list(sc.traits)[orders[sc.id][i] % 3]) for sc in scenarios}
         users.append(UserProfile(user_id=uid, facts=facts, preferences=prefs, history=make_history(urng, reg, prefs)))
     tasks: list[Task] = []
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        where = dataset_cache.cache_dir()
+        note = f"; kept in {where}" if where is not None else ""
+        # disable=None: shown on a terminal only (not in logs, pipes or tests)
+        bar = tqdm(total=len(users), desc=f"building {config.version} (once{note})", unit="user", disable=None, leave=False)
     for u in users:
         tasks.extend(synthesize_user_tasks(reg, u, config.seed))
+        if bar is not None:
+            bar.update()
+    if bar is not None:
+        bar.close()
     untrained = set(rng.sample([u.user_id for u in users], config.n_untrained))
     test_untrained = tuple(t.id for t in tasks if t.user_id in untrained)
     trained_pool = [t.id for t in tasks if t.user_id not in untrained]
@@ -195,7 +276,19 @@ def generate(config: DatasetConfig, registry: Registry | None = None) -> Dataset
 
 @cache
 def load_dataset(name: str = DEFAULT_DATASET) -> Dataset:
-    """A built-in dataset by version id (generated on first use, then cached in this process)."""
+    """A built-in dataset by version id: read from the on-disk cache (:mod:`ptenv.scenarios.cache`)
+    when it holds this version made by this generator, else generated (and kept there); then kept
+    in this process."""
     if name not in DATASETS:
         raise KeyError(f"unknown dataset {name!r}; built-in: {', '.join(DATASETS)}")
-    return generate(DATASETS[name])
+    return read_or_generate(DATASETS[name])
+
+
+def read_or_generate(config: DatasetConfig) -> Dataset:
+    """A dataset from the on-disk cache if it holds it (verified), else generated and kept there."""
+    raw = dataset_cache.read(config)
+    ds = Dataset.from_jsonl(config, raw) if raw is not None else None
+    if ds is None:
+        ds = generate(config, progress=True)
+        dataset_cache.write(config, ds.jsonl_bytes())
+    return ds

@@ -42,11 +42,13 @@ def cmd_data_stats(args: argparse.Namespace) -> int:
     ds = load_dataset(args.dataset)
     gen_s = time.perf_counter() - t0
     stats = ds.stats(validate=not args.no_validate)
-    stats["generation_seconds"] = round(gen_s, 3)
+    stats["origin"] = ds.origin
+    stats["load_seconds"] = round(gen_s, 3)
     if args.json:
         print_json(stats)
         return 0
-    print(f"dataset {stats['version']} (seed {stats['seed']}): {stats['users']} users, {stats['tasks']} tasks, generated in {gen_s:.2f} s")
+    how = "generated" if ds.origin == "generated" else "read from the dataset cache"
+    print(f"dataset {stats['version']} (seed {stats['seed']}): {stats['users']} users, {stats['tasks']} tasks, {how} in {gen_s:.2f} s")
     print(f"{'split':<16}{'users':>7}{'tasks':>8}{'share':>8}")
     for name, s in stats["splits"].items():
         print(f"{name:<16}{s['users']:>7}{s['tasks']:>8}{s['tasks'] / stats['tasks']:>8.1%}")
