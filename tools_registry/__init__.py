@@ -3,10 +3,11 @@
 Imports nothing else of ptenv's: scenarios and the core build on it, never the reverse.
 """
 
-from .backend import Backend, World
+from .backend import Backend
 from .registry import SCENARIOS, Registry, load_scenario
 from .specs import PROFILE_FIELDS, ApiSpec, ParamSpec, PlatformSpec, ScenarioSpec, ToolKind, template_slots
 from .tools import ArgumentError, ToolSpec
+from .world import World
 
 __all__ = [
     "SCENARIOS",

@@ -2,7 +2,7 @@
 
 Two layers:
 
-* :class:`World` is the static, per-process listing of a scenario on each of its platforms
+* :class:`~ptenv.tools_registry.world.World` (``world.py``) is the static, per-process listing of a scenario on each of its platforms
   (catalogues, menus, listings), derived from the scenario's base records and each platform's
   traits: a cheap platform lists lower prices, a fast one shorter times, a premium one better
   ratings. Built once, then only read.
@@ -17,132 +17,11 @@ as ``{"error": {...}}`` objects naming the field, never raised.
 
 from __future__ import annotations
 
-import json
-import zlib
 from typing import Any
 
-from .specs import ApiSpec, OpSpec, PlatformSpec, ScenarioSpec
-from .tools import ToolSpec
-
-Record = dict[str, Any]
-
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-
-class EncodedRecord(dict[str, Any]):
-    """A shared, read-only catalogue record that carries its own compact JSON text (``json``).
-
-    Search results hand these out instead of fresh dicts: every search would otherwise encode the
-    same records again, so observation encoding splices ``json`` in (same bytes as encoding it)."""
-
-    __slots__ = ("json",)
-
-    def __init__(self, rec: Record):
-        super().__init__(rec)
-        self.json: str = _JSON.encode(rec)
-
-
-def _jitter(*parts: str) -> float:
-    """A stable pseudo-random factor in [0.95, 1.05] (crc32, unlike hash(), is stable across runs)."""
-    h = zlib.crc32("/".join(parts).encode())
-    return 0.95 + (h % 1001) / 10000.0
-
-
-def local_to_platform_id(platform: PlatformSpec, local_id: str) -> str:
-    return f"{platform.code}-{local_id.upper()}"
-
-
-class World:
-    """The static listings of one scenario on each of its platforms (shared, read-only).
-
-    A :class:`~ptenv.tools_registry.Registry` builds each of its scenarios' worlds once
-    (``registry.world(scenario)``); a spec outside a registry gets one with ``World(spec)``."""
-
-    def __init__(self, spec: ScenarioSpec):
-        self.spec = spec
-        #: platform -> entity -> id -> record
-        self.catalog: dict[str, dict[str, dict[str, Record]]] = {}
-        #: platform -> collection -> initial records (copied into each episode)
-        self.initial: dict[str, dict[str, dict[str, Record]]] = {}
-        self._haystacks: dict[tuple[str, str, tuple[str, ...]], dict[int, str]] = {}
-        self._projections: dict[tuple[str, str, tuple[str, ...]], dict[int, EncodedRecord]] = {}
-        self._text_hits: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], tuple[Record, ...]] = {}
-        self.apis: dict[str, ApiSpec] = {a.key: a for a in spec.apis}
-        local_ids = {r["id"] for e in spec.entities.values() for r in e.records}
-        local_ids |= {r["id"] for c in spec.collections.values() for r in c.initial}
-        for p in spec.platforms:
-            ents: dict[str, dict[str, Record]] = {}
-            for ename, ent in spec.entities.items():
-                recs: dict[str, Record] = {}
-                for base in ent.records:
-                    rec = self._localize(base, p, local_ids)
-                    for f in ent.price_fields:
-                        rec[f] = round(base[f] * p.price_factor * _jitter(p.id, base["id"], f), 2)
-                    for f in ent.time_fields:
-                        rec[f] = max(1, int(round(base[f] * p.time_factor * _jitter(p.id, base["id"], f))))
-                    for f in ent.rating_fields:
-                        rec[f] = round(min(5.0, max(1.0, base[f] + p.rating_offset + (_jitter(p.id, base["id"], f) - 1.0) * 4)), 1)
-                    recs[rec["id"]] = rec
-                ents[ename] = recs
-            self.catalog[p.id] = ents
-            self.initial[p.id] = {
-                cname: {r["id"]: r for r in (self._localize(b, p, local_ids) for b in col.initial)}
-                for cname, col in spec.collections.items()
-            }
-
-    @staticmethod
-    def _localize(base: Record, p: PlatformSpec, local_ids: set[str]) -> Record:
-        """Give a base record this platform's ids (its own and those it references)."""
-        rec = dict(base)
-        for k, v in base.items():
-            if (k == "id" or k.endswith("_id")) and isinstance(v, str) and v in local_ids:
-                rec[k] = local_to_platform_id(p, v)
-        return rec
-
-    def __reduce__(self) -> tuple[type[World], tuple[ScenarioSpec]]:
-        # derived data: a pickle carries the spec and the world is rebuilt from it (about 1 ms)
-        return (World, (self.spec,))
-
-    def text_matches(self, platform: str, name: str, fields: tuple[str, ...], tokens: tuple[str, ...]) -> tuple[Record, ...]:
-        """Catalogue records whose ``fields`` contain every token (memoized: search is the hot path)."""
-        key = (platform, name, fields, tokens)
-        hit = self._text_hits.get(key)
-        if hit is None:
-            hay = self._haystack(platform, name, fields)
-            hit = tuple(r for r in self.catalog[platform][name].values() if all(t in hay[id(r)] for t in tokens))
-            if len(self._text_hits) > 50_000:  # agents may search for anything: keep the memo bounded
-                self._text_hits.clear()
-            self._text_hits[key] = hit
-        return hit
-
-    def projection(self, platform: str, name: str, fields: tuple[str, ...]) -> dict[int, EncodedRecord]:
-        """Each catalogue record reduced to ``fields`` (by the id of the full record, which this
-        world holds), built and encoded once. Treat them as read-only."""
-        key = (platform, name, fields)
-        view = self._projections.get(key)
-        if view is None:
-            view = {id(r): EncodedRecord(_project(r, list(fields))) for r in self.catalog[platform][name].values()}
-            self._projections[key] = view
-        return view
-
-    def _haystack(self, platform: str, name: str, fields: tuple[str, ...]) -> dict[int, str]:
-        key = (platform, name, fields)
-        hay = self._haystacks.get(key)
-        if hay is None:
-            hay = {id(r): _text(r, fields) for r in self.catalog[platform][name].values()}
-            self._haystacks[key] = hay
-        return hay
-
-
-def _text(rec: Record, fields: tuple[str, ...]) -> str:
-    parts: list[str] = []
-    for f in fields:
-        v = rec.get(f)
-        if isinstance(v, list):
-            parts.extend(str(x) for x in v)
-        elif v is not None:
-            parts.append(str(v))
-    return " ".join(parts).lower()
+from .specs import ApiSpec, OpSpec
+from .tools import CheckedArgs, ToolSpec
+from .world import Record, World, local_to_platform_id, project, text_of
 
 
 def _error(code: str, message: str, field: str | None = None) -> dict[str, Any]:
@@ -182,7 +61,7 @@ class Backend:
         ok, result, _ = self.call_checked(tool, args)
         return ok, result
 
-    def call_checked(self, tool: ToolSpec, args: Any) -> tuple[bool, dict[str, Any], dict[str, Any] | None]:
+    def call_checked(self, tool: ToolSpec, args: Any) -> tuple[bool, dict[str, Any], CheckedArgs | None]:
         """Like :meth:`call`, also returning the validated canonical arguments (None if invalid)."""
         checked = tool.validate_args(args)
         if isinstance(checked, list):
@@ -237,10 +116,6 @@ class Backend:
         return f"{p.code}-{self.spec.collections[collection].id_prefix}{self._next_id}"
 
 
-def _project(rec: Record, fields: list[str] | None) -> Record:
-    return {f: rec[f] for f in fields if f in rec} if fields else dict(rec)
-
-
 def _matches(value: Any, mode: str, want: Any) -> bool:
     if value is None:
         return False
@@ -256,6 +131,12 @@ def _matches(value: Any, mode: str, want: Any) -> bool:
 
 
 def _op_search(be: Backend, platform: str, api: ApiSpec, op: OpSpec, args: dict[str, Any]) -> dict[str, Any]:
+    if api.key in be.world.static_searches:  # a pure function of its arguments: computed once
+        return be.world.search(platform, api.key, args, lambda: _search(be, platform, op, args))
+    return _search(be, platform, op, args)
+
+
+def _search(be: Backend, platform: str, op: OpSpec, args: dict[str, Any]) -> dict[str, Any]:
     spec = op.model_extra or {}
     kind, name, records = be._source(platform, op)
     for param, target in spec.get("refs", {}).items():
@@ -271,9 +152,13 @@ def _op_search(be: Backend, platform: str, api: ApiSpec, op: OpSpec, args: dict[
             tokens = tuple(str(want).lower().split())
             if kind == "entity":
                 hits = be.world.text_matches(platform, name, fields, tokens)
-                found = hits if len(found) == len(records) else [r for r in found if any(r is h for h in hits)]
+                if len(found) == len(records):
+                    found = hits
+                else:  # by identity: catalogue records are shared objects
+                    keep = {id(h) for h in hits}
+                    found = [r for r in found if id(r) in keep]
             else:
-                found = [r for r in found if all(t in _text(r, fields) for t in tokens)]
+                found = [r for r in found if all(t in text_of(r, fields) for t in tokens)]
         else:
             field, mode = m["field"], m["mode"]
             found = [r for r in found if _matches(r.get(field), mode, want)]
@@ -291,7 +176,7 @@ def _op_search(be: Backend, platform: str, api: ApiSpec, op: OpSpec, args: dict[
     if kind == "entity" and proj:  # catalogue projections are computed once and shared (read-only)
         view = be.world.projection(platform, name, tuple(proj))
         return {"results": [view[id(r)] for r in found[:limit]], "count": len(found)}
-    return {"results": [_project(r, proj) for r in found[:limit]], "count": len(found)}
+    return {"results": [project(r, proj) for r in found[:limit]], "count": len(found)}
 
 
 def _op_get(be: Backend, platform: str, api: ApiSpec, op: OpSpec, args: dict[str, Any]) -> dict[str, Any]:
@@ -301,7 +186,7 @@ def _op_get(be: Backend, platform: str, api: ApiSpec, op: OpSpec, args: dict[str
     rec = records.get(args[id_param])
     if rec is None:
         return _error("not_found", f"no {be._singular(name)} with id {args[id_param]!r}", id_param)
-    return {be._singular(name): _project(rec, spec.get("fields"))}
+    return {be._singular(name): project(rec, spec.get("fields"))}
 
 
 def _op_create(be: Backend, platform: str, api: ApiSpec, op: OpSpec, args: dict[str, Any]) -> dict[str, Any]:

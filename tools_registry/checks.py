@@ -11,9 +11,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .backend import Backend, World
+from .backend import Backend
 from .registry import SCENARIOS, Registry, load_scenario, schema_problems
 from .specs import PROFILE_FIELDS, ApiSpec, ParamSpec, ScenarioSpec, template_slots
+from .world import World
 
 #: A profile used to fill profile arguments when executing every API.
 SAMPLE_PROFILE: dict[str, Any] = {

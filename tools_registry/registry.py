@@ -13,9 +13,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from .backend import World
 from .specs import TOOL_NAME_RE, ScenarioSpec
 from .tools import ToolSpec
+from .world import World
 
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 

@@ -31,6 +31,31 @@ class ArgumentError(BaseModel):
     expected: str
 
 
+class CheckedArgs(dict[str, Any]):
+    """Validated arguments by canonical key, with the same values by the platform's own names
+    (``named``). Those of a memoized validation are shared: read-only."""
+
+    __slots__ = ("named", "key")
+
+    def __init__(self, canonical: dict[str, Any], pairs: tuple[tuple[str, str], ...]):
+        super().__init__(canonical)
+        self.named: dict[str, Any] = {name: canonical[key] for key, name in pairs if key in canonical}
+        #: The values as a hashable key, with their types (True == 1 in Python), or None when a
+        #: value is not a plain scalar: what memoizes a search over the static catalogue.
+        key: list[tuple[str, type, Any]] | None = []
+        for k, v in canonical.items():
+            if type(v) not in _SCALARS:
+                key = None
+                break
+            key.append((k, type(v), v))  # type: ignore[union-attr]
+        self.key: tuple[tuple[str, type, Any], ...] | None = tuple(key) if key is not None else None
+
+
+_SCALARS = (str, int, float, bool, type(None))
+#: How many argument sets a tool remembers the validation of (agents repeat calls a lot).
+_MEMO_SIZE = 4096
+
+
 class ToolSpec(BaseModel):
     """One callable tool: an API as one platform exposes it.
 
@@ -53,6 +78,8 @@ class ToolSpec(BaseModel):
     #: (model field, canonical key) and (canonical key, platform name) pairs, for the hot path.
     _field_keys: tuple[tuple[str, str], ...] = PrivateAttr(())
     _arg_pairs: tuple[tuple[str, str], ...] = PrivateAttr(())
+    #: arguments (as given, when hashable) -> their validation: a pure function of them
+    _checked: dict[tuple[tuple[str, type, Any], ...], CheckedArgs] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, context: Any) -> None:
         self._field_keys = tuple(("f_" + p.key, p.key) for p in self.params)
@@ -61,7 +88,7 @@ class ToolSpec(BaseModel):
     def __getstate__(self) -> dict[Any, Any]:
         # Dynamically created models do not pickle; they are rebuilt on demand.
         state = dict(super().__getstate__())
-        state["__pydantic_private__"] = {**state["__pydantic_private__"], "_args_model": None, "_schema": None}
+        state["__pydantic_private__"] = {**state["__pydantic_private__"], "_args_model": None, "_schema": None, "_checked": {}}
         return state
 
     def arg_pairs(self) -> tuple[tuple[str, str], ...]:
@@ -102,8 +129,29 @@ class ToolSpec(BaseModel):
     def anthropic_tool(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "input_schema": self.parameters_schema()}
 
-    def validate_args(self, args: Any) -> dict[str, Any] | list[ArgumentError]:
-        """Validate platform-named arguments; return canonical-keyed values or the errors."""
+    def validate_args(self, args: Any) -> CheckedArgs | list[ArgumentError]:
+        """Validate platform-named arguments; return canonical-keyed values (with ``named``, the
+        same by the platform's names) or the errors. Valid arguments made of plain values are
+        remembered: the same call validates once (the result is shared, read-only)."""
+        if type(args) is dict:
+            # with each value's type: True == 1 and 1 == 1.0 in Python, but they validate differently
+            key = tuple([(k, type(v), v) for k, v in args.items()])
+            try:
+                hit = _private(self)["_checked"].get(key)
+            except TypeError:  # a list value: not hashable, validated each time
+                return self._validate(args)
+            if hit is None:
+                checked = self._validate(args)
+                if isinstance(checked, list):
+                    return checked
+                memo = _private(self)["_checked"]
+                if len(memo) >= _MEMO_SIZE:
+                    memo.clear()
+                hit = memo[key] = checked
+            return hit
+        return self._validate(args)
+
+    def _validate(self, args: Any) -> CheckedArgs | list[ArgumentError]:
         if not isinstance(args, dict):
             return [
                 ArgumentError(
@@ -119,7 +167,8 @@ class ToolSpec(BaseModel):
             values = model.model_validate(args).__dict__
         except ValidationError as exc:
             return self._explain(exc)
-        return {key: v for field, key in _private(self)["_field_keys"] if (v := values[field]) is not None}
+        canonical = {key: v for field, key in _private(self)["_field_keys"] if (v := values[field]) is not None}
+        return CheckedArgs(canonical, _private(self)["_arg_pairs"])
 
     def _explain(self, exc: ValidationError) -> list[ArgumentError]:
         by_name = {self.arg_name(p): p for p in self.params}

@@ -70,8 +70,27 @@ class ParsedAction:
     notes: tuple[str, ...] = ()
 
 
+#: Recently parsed action texts (agents, RL candidates above all, send the same ones again and
+#: again). A parse is a pure function of the text and its result is immutable (treat the
+#: arguments as read-only), so it is shared. Bounded; errors are not kept.
+_PARSED: dict[str, ParsedAction] = {}
+_PARSED_SIZE = 4096
+
+
 def parse_action(text: Any) -> ParsedAction:
     """Parse one action. Raises :class:`ActionError` with a helpful message."""
+    if type(text) is str:
+        hit = _PARSED.get(text)
+        if hit is not None:
+            return hit
+    parsed = _parse(text)
+    if len(_PARSED) >= _PARSED_SIZE:
+        _PARSED.clear()
+    _PARSED[text] = parsed
+    return parsed
+
+
+def _parse(text: Any) -> ParsedAction:
     if not isinstance(text, str):
         raise ActionError(f"an action is a string, got {type(text).__name__}")
     if len(text) > MAX_ACTION_CHARS:

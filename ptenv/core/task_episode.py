@@ -59,6 +59,7 @@ class TaskEpisode(EpisodeCore):
         #: What the visibility mode shows of the user (None: hidden), and the tools on offer as JSON.
         self.profile_text, self.tools_json = profile_text, tools_json
         self.backend = Backend(registry.world(task.scenario), seed=task.seed, now=task.now)
+        self.tool_index = registry.tool_index(task.scenario)
         self.offered = Builtins.offered(config.visibility)
         self.calls: list[CallRecord] = []
 
@@ -107,10 +108,11 @@ class TaskEpisode(EpisodeCore):
             res, c = self._run(call, parsed.platform)
             results.append(res)
             cost += c
-        payload = self._payload("tool_results", results=results)
+        # the payload of every step, written out rather than through _payload: this is the hot path
+        payload = {"type": "tool_results", "step": self.steps, "results": results, "steps_left": max(0, self.config.max_steps - self.steps)}
         if parsed.notes:
             payload["notes"] = list(parsed.notes)
-        return payload, self.reward.paid(cost)
+        return payload, (-cost if self.reward.mode == "shaped" else 0.0)  # -0.0 when free, as RewardModel.paid
 
     def _invalid(self, name: str, code: str, message: str) -> tuple[dict[str, Any], float]:
         return {"tool": name, "ok": False, "error": {"code": code, "message": message}}, self.ledger.charge("invalid")
@@ -123,13 +125,15 @@ class TaskEpisode(EpisodeCore):
             return self._invalid(
                 name, "not_available", f"{name} is only offered in hidden mode; here the user's details are in the observation"
             )
-        tool = self.registry.resolve(self.task.scenario, name, platform_hint)
+        # the exact name first (what agents send); then every other spelling the registry accepts
+        found = self.tool_index.get(name) if platform_hint is None else None
+        tool = found if found is not None else self.registry.resolve(self.task.scenario, name, platform_hint)
         if isinstance(tool, str):
             return self._invalid(name, "unknown_tool", tool)
         self.ledger.counts["tool_calls"] += 1
         ok, result, checked = self.backend.call_checked(tool, call.arguments)
-        args = {name: checked[key] for key, name in tool.arg_pairs() if key in checked} if checked is not None else {}
-        self.calls.append(CallRecord(tool=tool.name, ok=ok, platform=tool.platform, api=tool.api, kind=tool.kind.value, args=args))
+        args = checked.named if checked is not None else {}
+        self.calls.append(CallRecord(tool.name, ok, tool.platform, tool.api, tool.kind, args))  # a str enum: "READ"/"WRITE"
         if checked is None:  # malformed arguments are a bad action
             return {"tool": tool.name, "ok": False, **result}, self.ledger.charge("invalid")
         if not ok:  # a well-formed call the world refused (not found, wrong state): no penalty
@@ -176,7 +180,7 @@ def prediction_from_calls(calls: list[CallRecord], gold: GoldAnswer, platform_of
     write_seen: dict[str, int] = {}
     for c in effective:
         assert c.api is not None
-        is_write = c.kind == ToolKind.WRITE.value
+        is_write = c.kind == ToolKind.WRITE
         if c.platform != chosen:
             extra_write += is_write
             extra_read += not is_write

@@ -106,7 +106,8 @@ class PersonalToolEnv(BaseTaskEnv):
     def _get_info(self) -> dict[str, Any]:
         ep = self._ep
         assert ep is not None
-        info: dict[str, Any] = {"task_id": ep.info.id, "scenario": ep.info.scenario, "step": ep.steps, **ep.ledger.counts}
+        task = ep.info
+        info: dict[str, Any] = {"task_id": task.id, "scenario": task.scenario, "step": ep.steps, **ep.ledger.counts}
         if self.debug and ep.steps == 0:
             info["gold"] = ep.debug_gold()
         return info

@@ -44,6 +44,7 @@ def train_bandit(
     done_steps = episodes = 0
     window: list[tuple[float, float, float]] = []
     t0 = time.perf_counter()
+    bar = _bar(steps, "bandit", progress)
     obs, info = env.reset(seed=seed)
     while done_steps < steps:
         trajectory: list[tuple[np.ndarray, np.ndarray, int]] = []
@@ -65,20 +66,17 @@ def train_bandit(
         if trajectory:
             agent.update(trajectory, ret)
         episodes += 1
+        if bar is not None:
+            bar.update(min(done_steps, steps) - bar.n)
         obs, info = env.reset()
         if len(window) >= block or done_steps >= steps:
             r, p, q = (float(np.mean([w[i] for w in window])) if window else 0.0 for i in range(3))
             rows.append({"steps": done_steps, "episodes": episodes, "reward": r, "platform": p, "profile_args": q})
             window = []
-            if progress:
-                print(
-                    f"\r{done_steps}/{steps} steps  reward {r:.3f}  platform {p:.3f}  profile {q:.3f}  {time.perf_counter() - t0:.0f}s",
-                    end="",
-                    file=sys.stderr,
-                    flush=True,
-                )
-    if progress:
-        print(file=sys.stderr)
+            if bar is not None:
+                bar.set_postfix_str(f"reward {r:.3f} platform {p:.3f} profile {q:.3f}")
+    if bar is not None:
+        bar.close()
     meta = {
         "env": env_id,
         "steps": done_steps,
@@ -102,12 +100,23 @@ def _numeric(env: gym.Env[Any, Any], env_id: str) -> NumericEnv:
     return inner
 
 
-class _Recorder(gym.Wrapper[Any, Any, Any, Any]):
-    """Records (global step, reward total, platform, profile args) whenever a request closes."""
+def _bar(steps: int, what: str, enabled: bool) -> Any:
+    """A progress bar over training steps on stderr (tqdm), or None."""
+    if not enabled:
+        return None
+    from tqdm import tqdm
 
-    def __init__(self, env: NumericEnv):
+    return tqdm(total=steps, desc=f"training {what}", unit="step", file=sys.stderr, dynamic_ncols=True, mininterval=0.5)
+
+
+class _Recorder(gym.Wrapper[Any, Any, Any, Any]):
+    """Records (global step, reward total, platform, profile args) whenever a request closes, and
+    moves the progress bar (PPO's learning loop is SB3's: this wrapper sees every step)."""
+
+    def __init__(self, env: NumericEnv, bar: Any = None):
         super().__init__(env)
         self.numeric = env
+        self.bar = bar
         self.steps = 0
         self.closed: list[tuple[int, float, float, float]] = []
 
@@ -117,6 +126,8 @@ class _Recorder(gym.Wrapper[Any, Any, Any, Any]):
         for closed in self.numeric.closed_tasks(info):
             terms = closed["reward_terms"]
             self.closed.append((self.steps, float(terms["total"]), float(terms["platform"]), float(terms["profile_args"])))
+        if self.bar is not None and self.steps <= self.bar.total:
+            self.bar.update(1)
         return obs, reward, terminated, truncated, info
 
     def action_masks(self) -> np.ndarray:
@@ -145,10 +156,12 @@ def train_ppo(
     except ImportError:
         raise ValueError("--agent ppo needs the rl extra: pip install torch==2.13.0 && pip install -e '.[rl]'") from None
     out.mkdir(parents=True, exist_ok=True)
-    env = _Recorder(_numeric(gym.make(env_id, split=split, **(env_kwargs or {})), env_id))
+    env = _Recorder(_numeric(gym.make(env_id, split=split, **(env_kwargs or {})), env_id), _bar(steps, "MaskablePPO", progress))
     t0 = time.perf_counter()
     model = MaskablePPO("MlpPolicy", env, seed=seed, n_steps=512, batch_size=128, verbose=0, device="cpu")
-    model.learn(total_timesteps=steps, progress_bar=False)
+    model.learn(total_timesteps=steps, progress_bar=False)  # SB3's bar needs rich; ours is tqdm's
+    if env.bar is not None:
+        env.bar.close()
     meta = {
         "env": env_id,
         "trainer": "MaskablePPO",
@@ -170,8 +183,6 @@ def train_ppo(
             }
         )
     write_curve(rows, out, f"{env_id} (MaskablePPO, seed {seed})")
-    if progress:
-        print(f"trained {env.steps} steps in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
     return rows
 
 

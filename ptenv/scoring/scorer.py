@@ -12,7 +12,6 @@ platform spells them, a list of accepted values per parameter).
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
@@ -62,6 +61,21 @@ class GoldAnswer:
     def strict_values(self) -> dict[str, dict[str, frozenset[Any]]]:
         """Every accepted value, normalized once for the strict scorer (scoring is on the hot path)."""
         return {f: {p: frozenset(_norm(a) for a in acc) for p, acc in params.items()} for f, params in self.calls}
+
+    @cached_property
+    def by_function(self) -> dict[str, dict[str, tuple[Any, ...]]]:
+        """Each gold function's accepted values by parameter (a repeated function keeps its last)."""
+        return dict(self.calls)
+
+    @cached_property
+    def function_counts(self) -> dict[str, int]:
+        """How many times each function is in the gold."""
+        return _count(f for f, _ in self.calls)
+
+    @cached_property
+    def platform_names(self) -> frozenset[str]:
+        """The platform's spellings the strict scorer accepts, lower-cased."""
+        return frozenset({self.platform.lower(), *(a.lower() for a in self.platform_aliases)})
 
     @classmethod
     def from_ptbench(
@@ -171,9 +185,34 @@ def _compat_value_ok(pred: Any, accepted: tuple[Any, ...]) -> bool:
     return False
 
 
+def _count(items: Any) -> dict[str, int]:
+    """Counts as a plain dict (Counter is slower to build, and this runs at every episode's end)."""
+    out: dict[str, int] = {}
+    for x in items:
+        out[x] = out.get(x, 0) + 1
+    return out
+
+
+#: Normalized scalars (predictions repeat: the same value is normalized once). Bounded.
+_NORMS: dict[tuple[type, Any], Any] = {}
+
+
 def _norm(v: Any) -> Any:
     """The strict scorer's comparison key: 2, 2.0 and "2" are one number (to 6 decimals);
     strings ignore case and outer spaces; lists compare as sets; a bool is never a number."""
+    t = type(v)
+    if t is str or t is int or t is float or t is bool:
+        key = (t, v)
+        hit = _NORMS.get(key)
+        if hit is None:
+            if len(_NORMS) > 100_000:
+                _NORMS.clear()
+            hit = _NORMS[key] = _norm_of(v)
+        return hit
+    return _norm_of(v)
+
+
+def _norm_of(v: Any) -> Any:
     if isinstance(v, bool):
         return ("bool", v)
     if _is_num(v):
@@ -207,7 +246,7 @@ def score_record(pred: Prediction, gold: GoldAnswer, scorer: Scorer = "compat") 
 
 def _score(pred: Prediction, gold: GoldAnswer, scorer: Scorer, s: RecordScore) -> None:
     assert pred.calls is not None
-    gold_map = {f: params for f, params in gold.calls}
+    gold_map = gold.by_function
     if scorer == "compat":
 
         def value_ok(f: str, p: str, v: Any) -> bool:
@@ -225,9 +264,8 @@ def _score(pred: Prediction, gold: GoldAnswer, scorer: Scorer, s: RecordScore) -
         s.platforms = pred.platform == gold.platform
         s.tool_names = set(pred_map) == set(gold_map)
     else:
-        names = {gold.platform.lower(), *(a.lower() for a in gold.platform_aliases)}
-        s.platforms = (pred.platform or "").strip().lower() in names
-        s.tool_names = Counter(f for f, _ in pred.calls) == Counter(f for f, _ in gold.calls)
+        s.platforms = (pred.platform or "").strip().lower() in gold.platform_names
+        s.tool_names = _count(f for f, _ in pred.calls) == gold.function_counts
     if not s.platforms:
         s.notes.append(f"platform {pred.platform!r} instead of {gold.platform!r}")
     s.tool_param_names = s.tool_names and all(set(pred_map[f]) == set(gold_map[f]) for f in gold_map)
@@ -271,8 +309,9 @@ def _errors(
         extra, missing = set(pred_map) - set(gold_map), set(gold_map) - set(pred_map)
     else:  # call multisets: a duplicate call is an excessive one
         assert pred.calls is not None
-        pc, gc = Counter(f for f, _ in pred.calls), Counter(f for f, _ in gold.calls)
-        extra, missing = set(pc - gc), set(gc - pc)
+        pc, gc = _count(f for f, _ in pred.calls), gold.function_counts
+        extra = {f for f, n in pc.items() if n > gc.get(f, 0)}
+        missing = {f for f, n in gc.items() if n > pc.get(f, 0)}
     # compat reports extra functions as "missing" and missing ones as "excessive" (quirk 6)
     label_extra, label_missing = (
         ("func_missing_error", "func_excessive_error") if scorer == "compat" else ("func_excessive_error", "func_missing_error")
