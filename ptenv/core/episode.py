@@ -77,8 +77,16 @@ class Episode(Protocol):
     finished: bool
     ledger: Ledger
 
+    def intro(self, **extra: Any) -> dict[str, Any]:
+        """The opening observation (``type: "task"``) as data, without the tools on offer."""
+        ...
+
+    def render_intro(self, head: dict[str, Any], with_tools: bool = True) -> str:
+        """:meth:`intro`'s data as text, with the tools on offer unless told not to."""
+        ...
+
     def intro_text(self, with_tools: bool = True, **extra: Any) -> str:
-        """The opening observation (``type: "task"``), with the tools on offer unless told not to."""
+        """The opening observation as text (:meth:`intro`, then :meth:`render_intro`)."""
         ...
 
     def act(self, action: Any) -> tuple[dict[str, Any], float]:

@@ -61,9 +61,9 @@ class RecordEpisode(EpisodeCore):
             tools.append({"name": name, "description": str(t.get("description", "")), "parameters": params})
         return tools, platforms
 
-    def intro_text(self, with_tools: bool = True, **extra: Any) -> str:
+    def intro(self, **extra: Any) -> dict[str, Any]:
         r = self.record
-        payload: dict[str, Any] = {
+        return {
             "type": "task",
             "instructions": INSTRUCTIONS + " " + _NOTE,
             "now": r.now,
@@ -75,14 +75,20 @@ class RecordEpisode(EpisodeCore):
             "max_steps": self.config.max_steps,
             **extra,
         }
+
+    def render_intro(self, head: dict[str, Any], with_tools: bool = True) -> str:
+        payload = dict(head)
         if with_tools:
             payload["tools"] = [
                 *self.tools,
                 {"name": FINISH, "description": "Call when the request is done.", "parameters": {"type": "object", "properties": {}}},
             ]
             if not self.tools:
-                payload["tools_text"] = r.tools
+                payload["tools_text"] = self.record.tools
         return dumps(payload)
+
+    def intro_text(self, with_tools: bool = True, **extra: Any) -> str:
+        return self.render_intro(self.intro(**extra), with_tools)
 
     def act(self, action: Any) -> tuple[dict[str, Any], float]:
         parsed = self._parse(action)

@@ -67,29 +67,35 @@ class TaskEpisode(EpisodeCore):
         return self.task.gold.model_dump()
 
     # -- the opening observation ---------------------------------------------------------------
-    def intro_text(self, with_tools: bool = True, **extra: Any) -> str:
-        """The task's opening observation as text; the tool list is spliced in pre-encoded."""
+    def intro(self, **extra: Any) -> dict[str, Any]:
+        """The task's opening observation as data, without its tool list (see :meth:`render_intro`)."""
         vis = self.config.visibility
         user: dict[str, Any] = {"visibility": vis, "profile": self.profile_text}
         if self.profile_text is None:
             user = {"visibility": "hidden", "profile": None, "note": HIDDEN_NOTE}
-        head = dumps(
-            {
-                "type": "task",
-                "instructions": INSTRUCTIONS,
-                "now": self.task.now,
-                "scenario": self.scenario.id,
-                "query": self.task.query,
-                "user": user,
-                "platforms": [{"id": p.id, "name": p.name, "summary": p.summary} for p in self.scenario.platforms],
-                "max_steps": self.config.max_steps,
-                **extra,
-            }
-        )
+        return {
+            "type": "task",
+            "instructions": INSTRUCTIONS,
+            "now": self.task.now,
+            "scenario": self.scenario.id,
+            "query": self.task.query,
+            "user": user,
+            "platforms": [{"id": p.id, "name": p.name, "summary": p.summary} for p in self.scenario.platforms],
+            "max_steps": self.config.max_steps,
+            **extra,
+        }
+
+    def render_intro(self, head: dict[str, Any], with_tools: bool = True) -> str:
+        """:meth:`intro`'s data as the observation text, the tool list spliced in pre-encoded."""
+        text = dumps(head)
         if not with_tools:
-            return head
+            return text
         # the tool list is most of the text: spliced in once, pre-encoded
-        return "".join((head[:-1], ',"tools":', self.tools_json, "}"))
+        return "".join((text[:-1], ',"tools":', self.tools_json, "}"))
+
+    def intro_text(self, with_tools: bool = True, **extra: Any) -> str:
+        """The task's opening observation as text."""
+        return self.render_intro(self.intro(**extra), with_tools)
 
     # -- acting -------------------------------------------------------------------------------
     def act(self, action: Any) -> tuple[dict[str, Any], float]:

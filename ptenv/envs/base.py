@@ -12,7 +12,8 @@ from typing import Any
 import gymnasium as gym
 
 from ptenv.core.actions import MAX_ACTION_CHARS
-from ptenv.core.episode import EpisodeConfig, TaskInfo
+from ptenv.core.episode import Episode, EpisodeConfig, TaskInfo
+from ptenv.core.observations import dumps
 from ptenv.core.records import PTBenchRecord
 from ptenv.core.reward import EpisodeScore
 from ptenv.core.sources import DatasetSource, RecordSource, TaskSource, dataset_source
@@ -98,6 +99,9 @@ class BaseTaskEnv(gym.Env[str, str]):
         self.observation_space = UnicodeText(MAX_OBSERVATION_CHARS)
         self.source: TaskSource = self._make_source()
         self._last_obs = ""
+        #: The last observation as data, before it was encoded (an opening observation without its
+        #: tool list): what wrappers read instead of parsing the text again.
+        self.last_payload: dict[str, Any] = {}
 
     def _make_source(self) -> TaskSource:
         if self._records is not None:
@@ -150,6 +154,18 @@ class BaseTaskEnv(gym.Env[str, str]):
         if "task_index" in options:
             return keys[int(options["task_index"]) % len(keys)]
         return keys[int(self.np_random.integers(len(keys)))]
+
+    def _show(self, payload: dict[str, Any]) -> str:
+        """Make ``payload`` the observation: kept as data, returned as text."""
+        self.last_payload = payload
+        self._last_obs = dumps(payload)
+        return self._last_obs
+
+    def _show_intro(self, ep: Episode, with_tools: bool = True, **extra: Any) -> str:
+        """Make an episode's opening observation the observation."""
+        head = self.last_payload = ep.intro(**extra)
+        self._last_obs = ep.render_intro(head, with_tools)
+        return self._last_obs
 
     def _end_info(self, info: TaskInfo, score: EpisodeScore) -> dict[str, Any]:
         return {

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, SupportsFloat
 
 from ptenv.core.episode import UNANSWERED, TaskInfo
-from ptenv.core.observations import dumps
 from ptenv.core.records import ANSWER_FORMAT, ONE_SHOT_KINDS, PTBenchRecord, prediction_from_text
 from ptenv.envs.base import BaseTaskEnv
 from ptenv.scoring import score_record
@@ -71,7 +70,7 @@ class PTBenchEnv(BaseTaskEnv):
         key = self._pick(options)
         task, rec = self._current = self.source.info(key), self.source.one_shot(key, self.config.visibility)
         self._done = False
-        self._last_obs = dumps(
+        self._show(
             {
                 "type": "ptbench",
                 "user_profile": rec.user_profile,
@@ -101,7 +100,7 @@ class PTBenchEnv(BaseTaskEnv):
             raise RuntimeError("call reset() before step()")
         task, rec = self._current
         if self._done:
-            self._last_obs = dumps({"type": "error", "error": "the episode is over; call reset()"})
+            self._show({"type": "error", "error": "the episode is over; call reset()"})
             return self._last_obs, 0.0, True, False, {"task_id": task.id, "scenario": task.scenario}
         self._done = True
         pred, problem = prediction_from_text(action, Registry.default())
@@ -119,7 +118,5 @@ class PTBenchEnv(BaseTaskEnv):
         }
         if self.debug:
             info["gold"] = rec.answer
-        self._last_obs = dumps(
-            {"type": "scored", "format_ok": record.format, "notes": record.notes if self.debug else [problem] if problem else []}
-        )
+        self._show({"type": "scored", "format_ok": record.format, "notes": record.notes if self.debug else [problem] if problem else []})
         return self._last_obs, score.total, True, False, info

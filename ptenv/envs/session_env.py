@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, SupportsFloat
 
-from ptenv.core.observations import dumps
 from ptenv.core.reward import EpisodeScore
 from ptenv.core.sources import DatasetSource
 from ptenv.core.task_episode import TaskEpisode
@@ -119,7 +118,7 @@ class PersonalSessionEnv(BaseTaskEnv):
         self._results = []
         self._over = False
         self._ep = self._episode(self._queue[0])
-        self._last_obs = self._ep.intro_text(task_number=1, tasks_total=self.tasks_per_session)
+        self._show_intro(self._ep, task_number=1, tasks_total=self.tasks_per_session)
         return self._last_obs, self._get_info()
 
     def step(self, action: str) -> tuple[str, SupportsFloat, bool, bool, dict[str, Any]]:
@@ -127,12 +126,12 @@ class PersonalSessionEnv(BaseTaskEnv):
         if ep is None:
             raise RuntimeError("call reset() before step()")
         if self._over:
-            self._last_obs = dumps({"type": "error", "error": "the session is over; call reset()"})
+            self._show({"type": "error", "error": "the session is over; call reset()"})
             return self._last_obs, 0.0, True, False, self._get_info()
         payload, reward = ep.act(action)
         info = self._get_info()
         if not (ep.finished or ep.steps >= self.config.max_steps):
-            self._last_obs = dumps(payload)
+            self._show(payload)
             return self._last_obs, reward, False, False, info
         # the request is closed: score it, give feedback, move on
         score = ep.score()
@@ -150,11 +149,12 @@ class PersonalSessionEnv(BaseTaskEnv):
             summary = self._summary()
             info["session"] = summary
             info["reward_terms"] = summary["mean_terms"]
-            self._last_obs = dumps({"type": "session_end", "last_results": payload, "feedback": feedback, "tasks_done": done})
+            self._show({"type": "session_end", "last_results": payload, "feedback": feedback, "tasks_done": done})
             return self._last_obs, reward, True, False, info
         prev_scenario = ep.task.scenario
         self._ep = self._episode(self._queue[done])
-        self._last_obs = self._ep.intro_text(
+        self._show_intro(
+            self._ep,
             with_tools=self._ep.task.scenario != prev_scenario,
             task_number=done + 1,
             tasks_total=len(self._queue),

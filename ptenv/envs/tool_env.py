@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, SupportsFloat
 
 from ptenv.core.episode import Episode
-from ptenv.core.observations import dumps
 from ptenv.core.reward import EpisodeScore
 from ptenv.envs.base import BaseTaskEnv
 
@@ -73,16 +72,14 @@ class PersonalToolEnv(BaseTaskEnv):
         super().reset(seed=seed)
         self._ep = self.source.episode(self._pick(options), self.config, self.sim_user)
         self._score = None
-        self._last_obs = self._ep.intro_text()
-        return self._last_obs, self._get_info()
+        return self._show_intro(self._ep), self._get_info()
 
     def step(self, action: str) -> tuple[str, SupportsFloat, bool, bool, dict[str, Any]]:
         ep = self._ep
         if ep is None:
             raise RuntimeError("call reset() before step()")
         if self._score is not None:  # stepping a finished episode changes nothing
-            self._last_obs = dumps({"type": "error", "error": "the episode is over; call reset()"})
-            return self._last_obs, 0.0, True, False, self._get_info()
+            return self._show({"type": "error", "error": "the episode is over; call reset()"}), 0.0, True, False, self._get_info()
         payload, reward = ep.act(action)
         terminated = ep.finished
         truncated = not terminated and ep.steps >= self.config.max_steps
@@ -93,8 +90,7 @@ class PersonalToolEnv(BaseTaskEnv):
             info.update(self._end_info(ep.info, self._score))
             if self.debug:
                 info["gold"] = ep.debug_gold()
-        self._last_obs = dumps(payload)
-        return self._last_obs, reward, terminated, truncated, info
+        return self._show(payload), reward, terminated, truncated, info
 
     def abandon(self) -> list[dict[str, Any]]:
         ep = self._ep

@@ -79,7 +79,12 @@ class CandidateBuilder:
     _last_call: Candidate | None = None
 
     def observe(self, text: str) -> None:
-        obs = json.loads(text)
+        """Follow the episode by an observation's text (what an agent holds)."""
+        self.observe_payload(json.loads(text))
+
+    def observe_payload(self, obs: dict[str, Any]) -> None:
+        """Follow the episode by an observation's data (what the env encoded, see
+        :attr:`ptenv.envs.base.BaseTaskEnv.last_payload`): the same, without parsing ~40 KB of text."""
         kind = obs.get("type")
         if kind == "task":
             if obs.get("feedback") and self._last_call is not None and self.scenario is not None:

@@ -61,12 +61,21 @@ class CandidateActions(gym.ActionWrapper[str, Any, Any], gym.utils.RecordConstru
         self.action_space = self._discrete
         self.builder = CandidateBuilder()
         self.candidates: list[Candidate] = []
+        inner = env.unwrapped
+        #: ptenv's own envs keep each observation as data: read it rather than parse the text
+        self._text_env = inner if isinstance(inner, BaseTaskEnv) else None
+
+    def _observe(self, obs: str) -> None:
+        if self._text_env is not None:
+            self.builder.observe_payload(self._text_env.last_payload)
+        else:
+            self.builder.observe(obs)
+        self.candidates = self.builder.candidates()
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
         obs, info = self.env.reset(seed=seed, options=options)
         self.builder = CandidateBuilder()
-        self.builder.observe(obs)
-        self.candidates = self.builder.candidates()
+        self._observe(obs)
         return obs, {**info, "action_mask": action_mask(self.candidates)}
 
     def action(self, action: Any) -> str:
@@ -74,8 +83,7 @@ class CandidateActions(gym.ActionWrapper[str, Any, Any], gym.utils.RecordConstru
 
     def step(self, action: Any) -> tuple[str, SupportsFloat, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(self.action(action))
-        self.builder.observe(obs)
-        self.candidates = self.builder.candidates()
+        self._observe(obs)
         return obs, reward, terminated, truncated, {**info, "action_mask": action_mask(self.candidates)}
 
 

@@ -1,6 +1,7 @@
 """PTBench's metrics: eight accuracy columns and the error taxonomy, with the ``compat`` and
 ``strict`` scorers (docs/scoring.md)."""
 
+from ptenv.scoring.aggregate import aggregate, combine
 from ptenv.scoring.scorer import (
     COLUMNS,
     ERRORS,
@@ -9,8 +10,6 @@ from ptenv.scoring.scorer import (
     Prediction,
     RecordScore,
     Scorer,
-    aggregate,
-    combine,
     record_from_dict,
     score_record,
 )

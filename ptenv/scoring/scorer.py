@@ -244,7 +244,56 @@ def score_record(pred: Prediction, gold: GoldAnswer, scorer: Scorer = "compat") 
     return s
 
 
+def _score_strict(pred: Prediction, gold: GoldAnswer, s: RecordScore) -> None:
+    """The strict scorer, written for speed (every episode ends here): the gold's side is worked
+    out once on the gold; the same rules as the compat branch of :func:`_score` otherwise."""
+    calls = pred.calls
+    assert calls is not None
+    gold_map, norm = gold.by_function, gold.strict_values
+    pred_map: dict[str, dict[str, Any]] = {}  # dict semantics: a repeated function keeps its last arguments
+    counts: dict[str, int] = {}
+    for f, a in calls:
+        pred_map[f] = a
+        counts[f] = counts.get(f, 0) + 1
+    s.format = True
+    s.platforms = (pred.platform or "").strip().lower() in gold.platform_names
+    s.tool_names = counts == gold.function_counts
+    if not s.platforms:
+        s.notes.append(f"platform {pred.platform!r} instead of {gold.platform!r}")
+    s.tool_param_names = s.tool_names and all(pred_map[f].keys() == params.keys() for f, params in gold_map.items())
+    wrong_values = []
+    for f, params in gold_map.items():
+        args = pred_map.get(f)
+        if args is None:
+            continue
+        accepted = norm[f]
+        for p in params:
+            if p in args and _norm(args[p]) not in accepted[p]:
+                wrong_values.append(f"{f}.{p}")
+    s.tool_param_values = s.tool_param_names and not wrong_values
+    s.overall = s.tool_param_values and s.platforms
+    if s.platforms:  # argument accuracy is gated on the platform; a duplicate call earns nothing twice
+        query, profile = gold.query_params, gold.profile_params
+        seen: set[tuple[str, str]] = set()
+        for f, args in calls:
+            expected = gold_map.get(f)
+            if expected is None:
+                continue
+            accepted = norm[f]
+            for p, v in args.items():
+                if p not in expected or (f, p) in seen:
+                    continue
+                seen.add((f, p))
+                if _norm(v) in accepted[p]:
+                    s.query_hits += p in query
+                    s.profile_hits += p in profile
+    _errors(pred, gold, pred_map, gold_map, wrong_values, "strict", s, counts)
+
+
 def _score(pred: Prediction, gold: GoldAnswer, scorer: Scorer, s: RecordScore) -> None:
+    if scorer == "strict":
+        _score_strict(pred, gold, s)
+        return
     assert pred.calls is not None
     gold_map = gold.by_function
     if scorer == "compat":
@@ -304,12 +353,13 @@ def _errors(
     wrong_values: list[str],
     scorer: Scorer,
     s: RecordScore,
+    pred_counts: dict[str, int] | None = None,
 ) -> None:
     if scorer == "compat":  # function *sets*: a duplicate call is no error
         extra, missing = set(pred_map) - set(gold_map), set(gold_map) - set(pred_map)
     else:  # call multisets: a duplicate call is an excessive one
         assert pred.calls is not None
-        pc, gc = _count(f for f, _ in pred.calls), gold.function_counts
+        pc, gc = pred_counts if pred_counts is not None else _count(f for f, _ in pred.calls), gold.function_counts
         extra = {f for f, n in pc.items() if n > gc.get(f, 0)}
         missing = {f for f, n in gc.items() if n > pc.get(f, 0)}
     # compat reports extra functions as "missing" and missing ones as "excessive" (quirk 6)
@@ -342,28 +392,3 @@ def _errors(
             err["value_error"] = 1
             s.notes.append(f"wrong values for {wrong_values}")
     s.errors = err
-
-
-# -- many records ------------------------------------------------------------------------------
-def aggregate(scores: list[RecordScore]) -> dict[str, Any]:
-    """PTBench's columns (fractions in [0, 1]; query/profile may exceed 1 under compat) and error counts."""
-    n = len(scores)
-    acc: dict[str, float] = {}
-    for col in ("format", "platforms", "tool_names", "tool_param_names", "tool_param_values"):
-        acc[col] = sum(getattr(s, col) for s in scores) / n if n else 0.0
-    qt = sum(s.query_total for s in scores)
-    pt = sum(s.profile_total for s in scores)
-    acc["query_params"] = sum(s.query_hits for s in scores) / qt if qt else 0.0
-    acc["profile_params"] = sum(s.profile_hits for s in scores) / pt if pt else 0.0
-    acc["overall"] = sum(s.overall for s in scores) / n if n else 0.0
-    errors = {e: sum(s.errors.get(e, 0) for s in scores) for e in ERRORS}
-    return {"n": n, "acc": {c: acc[c] for c in COLUMNS}, "errors": errors, "totals": {"query_params": qt, "profile_params": pt}}
-
-
-def combine(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """The overall of several splits, weighted by their record counts (PTBench's 474:609)."""
-    n = sum(p["n"] for p in parts)
-    acc = {c: (sum(p["acc"][c] * p["n"] for p in parts) / n if n else 0.0) for c in COLUMNS}
-    errors = {e: sum(p["errors"][e] for p in parts) for e in ERRORS}
-    totals = {k: sum(p.get("totals", {}).get(k, 0) for p in parts) for k in ("query_params", "profile_params")}
-    return {"n": n, "acc": acc, "errors": errors, "totals": totals}
