@@ -96,7 +96,7 @@ class CandidateBandit:
         self._builder = CandidateBuilder()
 
     def act(self, observation: str) -> str:
-        parse_observation(observation)  # a clear error if this is not a ptenv observation
+        parse_observation(observation, with_tools=False)  # a clear error if this is not a ptenv observation
         self._builder.observe(observation)
         cands = self._builder.candidates()
         obs = features(self._builder, cands)

@@ -44,7 +44,7 @@ class HeuristicAgent:
 
     # -- the loop ---------------------------------------------------------------------------
     def act(self, observation: str) -> str:
-        obs = parse_observation(observation)
+        obs = parse_observation(observation, with_tools=False)  # it knows the tools from the registry
         if obs.get("type") == "ptbench":
             return self._ptbench_answer(obs)
         if obs.get("type") == "task":

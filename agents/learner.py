@@ -42,7 +42,7 @@ class SessionLearner(HeuristicAgent):
         self._last = None
 
     def act(self, observation: str) -> str:
-        obs = parse_observation(observation)
+        obs = parse_observation(observation, with_tools=False)
         if obs.get("type") == "task" and obs.get("feedback") and self._last is not None:
             self._learn(str(obs["feedback"]))
         return super().act(observation)

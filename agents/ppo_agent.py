@@ -102,8 +102,7 @@ class PPOAgent:
     def act(self, observation: str) -> str:
         if self.model is None:
             raise RuntimeError("PPOAgent needs a trained model: load one with PPOAgent.load(path)")
-        parse_observation(observation)
-        self._builder.observe(observation)
+        self._builder.observe_payload(parse_observation(observation, with_tools=False))
         cands = self._builder.candidates()
         mask = action_mask(cands).astype(bool)
         action, _ = self.model.predict(features(self._builder, cands), action_masks=mask, deterministic=True)

@@ -20,11 +20,12 @@ __version__ = "0.1.0"
 register_envs()
 
 
-def parse_observation(text: str) -> dict[str, Any]:
-    """An observation's JSON as a dict (see :mod:`ptenv.core.observations`)."""
+def parse_observation(text: str, with_tools: bool = True) -> dict[str, Any]:
+    """An observation's JSON as a dict (see :mod:`ptenv.core.observations`); ``with_tools=False``
+    skips an opening observation's tool list (most of its bytes)."""
     from ptenv.core.observations import parse_observation as _parse
 
-    return _parse(text)
+    return _parse(text, with_tools)
 
 
 __all__ = ["ENV_IDS", "__version__", "parse_observation", "register_envs"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
@@ -23,12 +24,14 @@ from typing import Any
 from ptenv.tools_registry import Backend, Registry
 
 from . import cache as dataset_cache
-from .cache import task_index
+from .cache import TaskMeta, task_index
 from .profiles import UserProfile, make_facts, make_history, make_preference, render_profile
 from .synthesis import synthesize_user_tasks
 from .tasks import Task
 
 SPLITS: tuple[str, ...] = ("train", "test_trained", "test_untrained")
+#: A user line of the dataset's JSONL, and the user's JSON in it.
+_USER_LINE = re.compile(r'^\{"type": "user", "user": (\{[^\n]*\})\}$', re.MULTILINE)
 #: PTBench's test split sizes (trained users : untrained users).
 _PTBENCH_TEST_RATIO = 474 / 609
 
@@ -61,17 +64,20 @@ class Dataset:
         tasks: list[Task] | None,
         splits: dict[str, tuple[str, ...]],
         *,
-        task_json: dict[str, bytes] | None = None,
+        task_spans: dict[str, tuple[int, int]] | None = None,
+        task_meta: dict[str, TaskMeta] | None = None,
         raw: bytes | None = None,
+        text: str = "",
     ):
         self.config = config
         self.users = {u.user_id: u for u in users}
         self.splits = splits
-        self._task_json = task_json or {}
-        self._raw = raw
+        self._spans = task_spans or {}
+        self._raw, self._text = raw, text
         self._by_id: dict[str, Task] = {t.id: t for t in tasks or ()}
+        self._meta: dict[str, TaskMeta] = task_meta or {t.id: (t.user_id, t.scenario, t.kind) for t in tasks or ()}
         #: Every task id in the dataset's order (generation order, as its JSONL lists them).
-        self._order = [t.id for t in tasks] if tasks is not None else list(self._task_json)
+        self._order = [t.id for t in tasks] if tasks is not None else list(self._spans)
         #: Where the dataset came from: ``"generated"`` or ``"cache"``.
         self.origin = "generated" if raw is None else "cache"
 
@@ -83,7 +89,8 @@ class Dataset:
         """A task by id (read from the cached JSON the first time)."""
         hit = self._by_id.get(task_id)
         if hit is None:
-            hit = self._by_id[task_id] = Task.model_validate_json(self._task_json[task_id])
+            start, end = self._spans[task_id]
+            hit = self._by_id[task_id] = Task.model_validate_json(self._text[start:end])
         return hit
 
     @property
@@ -95,46 +102,56 @@ class Dataset:
     def by_id(self) -> dict[str, Task]:
         return {i: self.task(i) for i in self._order}
 
-    def split(self, name: str) -> list[Task]:
+    def meta(self, task_id: str) -> TaskMeta:
+        """A task's user id, scenario and kind, without parsing the task."""
+        return self._meta[task_id]
+
+    def split_ids(self, name: str) -> list[str]:
+        """The ids of a split's tasks, in order (``test``: both test splits; ``all``: every task)."""
         if name == "test":
-            return self.split("test_trained") + self.split("test_untrained")
+            return self.split_ids("test_trained") + self.split_ids("test_untrained")
         if name == "all":
-            return self.tasks
+            return list(self._order)
         if name not in self.splits:
             raise KeyError(f"unknown split {name!r}; choose from {', '.join((*SPLITS, 'test', 'all'))}")
-        return [self.task(i) for i in self.splits[name]]
+        return list(self.splits[name])
+
+    def split(self, name: str) -> list[Task]:
+        return [self.task(i) for i in self.split_ids(name)]
 
     @classmethod
     def from_jsonl(cls, config: DatasetConfig, raw: bytes) -> Dataset | None:
         """A dataset from its JSONL bytes (as :meth:`jsonl_bytes` writes them), users parsed at once
         and tasks when asked for; None if the bytes are not such a file."""
-        lines = raw.split(b"\n")
-        if not lines or lines[-1] != b"":
-            return None
         try:
-            header = json.loads(lines[0])
-            users = [
-                UserProfile.model_validate_json(line[line.index(b'"user": ') + 8 : -1])
-                for line in lines[1:]
-                if line.startswith(b'{"type": "user"')
-            ]
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if not text.endswith("\n"):
+            return None
+        first_task = text.find('\n{"type": "task"')
+        try:
+            header = json.loads(text[: text.index("\n")])
+            # users come before the tasks: only that part is searched
+            users = [UserProfile.model_validate_json(m.group(1)) for m in _USER_LINE.finditer(text, 0, max(first_task, 0) + 1)]
         except ValueError:
             return None
-        index = task_index(lines)
-        if index is None or header.get("version") != config.version or len(users) != header.get("users"):
+        index = task_index(text)
+        if index is None or not isinstance(header, dict) or header.get("version") != config.version or len(users) != header.get("users"):
             return None
-        splits, task_json = index
-        if len(task_json) != header.get("tasks"):
+        splits, spans, meta = index
+        if len(spans) != header.get("tasks"):
             return None
-        return cls(config, users, None, {s: tuple(splits.get(s, ())) for s in SPLITS}, task_json=task_json, raw=raw)
+        split_ids = {s: tuple(splits.get(s, ())) for s in SPLITS}
+        return cls(config, users, None, split_ids, task_spans=spans, task_meta=meta, raw=raw, text=text)
 
     def split_users(self, name: str) -> list[str]:
-        return sorted({t.user_id for t in self.split(name)})
+        return sorted({self._meta[i][0] for i in self.split_ids(name)})
 
     # -- serialization -------------------------------------------------------------------
     def jsonl_lines(self) -> list[str]:
         if self._raw is not None:
-            return self._raw.decode("utf-8").split("\n")[:-1]
+            return self._text.split("\n")[:-1]
         return self._make_lines()
 
     def _make_lines(self) -> list[str]:

@@ -87,3 +87,52 @@ def test_the_cache_can_be_turned_off(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.delenv("PTENV_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert dataset_cache.cache_dir() == tmp_path / "xdg" / "ptenv"
+
+
+def test_the_registry_keeps_its_tool_schemas(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ptenv.tools_registry import SCENARIOS, Registry, ToolSpec, load_scenario
+
+    built = Registry(load_scenario(s) for s in SCENARIOS)  # not the built-in one: never cached
+    first = Registry.load_builtin()
+    assert first.tool_definitions_json("travel") == built.tool_definitions_json("travel")
+    entry = next(p for p in cache_dir.iterdir() if p.name.startswith("tool-schemas-") and p.suffix == ".data")
+    good = entry.read_bytes()
+
+    def no_building(self: ToolSpec) -> dict[str, object]:
+        raise AssertionError("schema built although it was kept on disk")
+
+    expected = {sc: (built.tool_definitions_json(sc), built.tool_definitions(sc), built.ptbench_prompt_parts(sc)) for sc in SCENARIOS}
+    with monkeypatch.context() as m:
+        m.setattr(ToolSpec, "parameters_schema", no_building)
+        again = Registry.load_builtin()
+        for sc in SCENARIOS:
+            assert (again.tool_definitions_json(sc), again.tool_definitions(sc), again.ptbench_prompt_parts(sc)) == expected[sc]
+    entry.write_bytes(good.replace(b'"travel"', b'"travle"', 1))  # damaged: rebuilt, never used
+    assert Registry.load_builtin().tool_definitions_json("travel") == built.tool_definitions_json("travel")
+    assert entry.read_bytes() == good
+
+
+def test_a_task_s_meta_is_read_without_parsing_it(cache_dir: Path) -> None:
+    read_or_generate(MINI)
+    ds = read_or_generate(MINI)
+    assert ds.origin == "cache"
+    for t in generate(MINI).tasks:
+        assert ds.meta(t.id) == (t.user_id, t.scenario, t.kind)
+    assert not ds._by_id  # nothing parsed for it
+    assert ds.split_users("test_untrained") == sorted({t.user_id for t in ds.split("test_untrained")})
+
+
+def test_an_env_parses_only_the_tasks_it_runs(cache_dir: Path) -> None:
+    code = (
+        "import gymnasium as gym, ptenv; from ptenv.scenarios import load_dataset;"
+        "e = gym.make('ptenv/PersonalTool-v0', dataset='ptenv-v1-mini', scenarios=['travel'], kinds=['multi_call']);"
+        "n = len(load_dataset('ptenv-v1-mini')._by_id); e.reset(seed=0); e.reset(seed=1);"
+        "print(n, len(load_dataset('ptenv-v1-mini')._by_id), len(e.unwrapped.episode_keys()))"
+    )
+    env = {**os.environ, "PTENV_CACHE_DIR": str(cache_dir)}
+    for _ in range(2):  # the first run builds the cache
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+        assert out.returncode == 0, out.stderr
+    before, after, keys = (int(x) for x in out.stdout.split())
+    expected = [t.id for t in generate(MINI).split("train") if t.scenario == "travel" and t.kind == "multi_call"]
+    assert before == 0 and 1 <= after <= 2 and keys == len(expected) > 2

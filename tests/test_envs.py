@@ -325,3 +325,22 @@ def test_builtin_schemas_come_from_their_argument_models() -> None:
     assert defs["search_history"]["parameters"]["properties"]["scenario"]["enum"] == list(SCENARIOS)
     assert defs["ask_user"]["parameters"]["required"] == ["question"] and "0.02" in defs["ask_user"]["description"]
     assert [d["name"] for d in Builtins.definitions("profile", SCENARIOS)] == ["finish"]
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_parsing_without_the_tool_list_gives_the_rest_unchanged(env_id: str) -> None:
+    for seed, vis in enumerate(("profile", "history") if "PTBench" in env_id else ("profile", "history", "facts", "hidden")):
+        env = make(env_id, visibility=vis)
+        obs, _ = env.reset(seed=seed)
+        for text in (obs, env.step('{"name": "no_such_tool"}')[0] if "PTBench" not in env_id else obs):
+            full = ptenv.parse_observation(text)
+            lean = ptenv.parse_observation(text, with_tools=False)
+            # an opening leaves its tool list out, everything else (PTBench's tools text too) stays
+            assert lean == ({k: v for k, v in full.items() if k != "tools"} if full["type"] == "task" else full)
+
+
+def test_parsing_without_tools_is_not_fooled_by_a_nested_tools_key() -> None:
+    text = json.dumps({"type": "task", "user": {"note": ',"tools":[', "tools": [1]}, "tools": [{"name": "x"}]}, separators=(",", ":"))
+    assert ptenv.parse_observation(text, with_tools=False) == {"type": "task", "user": {"note": ',"tools":[', "tools": [1]}}
+    with pytest.raises(ValueError, match="not a ptenv observation"):
+        ptenv.parse_observation('{"type":"task","tools":[', with_tools=False)

@@ -213,3 +213,30 @@ def test_trl_grpo_adapter_interface() -> None:
     assert got == [1.0, 1.0, 1.0, 0.0, 0.0, 0.0] and reward.__name__ == "ptenv_sparse"
     with pytest.raises(ValueError, match="completions"):
         reward(completions=["x"], task_id=ids)
+
+
+def test_the_template_pre_check_never_changes_what_a_request_matches() -> None:
+    """``Template.may_match`` skips templates whose literal head differs, without compiling them;
+    the match must be the one a plain pass over every template finds (case-insensitive too)."""
+    from ptenv.rl.reader import match_request, slots_valid, strip_query, templates
+    from ptenv.tools_registry import Registry
+
+    def plain(core: str, scenario: str, now: str) -> object:
+        for tpl in templates(scenario):
+            m = tpl.regex.fullmatch(core)
+            if m is not None:
+                texts = {slot: m.group(f"s{i}") for i, slot in enumerate(tpl.slots)}
+                if slots_valid(tpl, texts, now):
+                    return tpl, texts
+        return None
+
+    reg = Registry.default()
+    checked = matched = 0
+    for t in load_dataset("ptenv-v1-mini").tasks[::7]:
+        core = strip_query(t.query, reg.scenarios[t.scenario])[0]
+        for variant in (core, core.upper(), core.swapcase(), "Ünïcode " + core, core + " please"):
+            got = match_request(variant, t.scenario, t.now)
+            assert got == plain(variant, t.scenario, t.now), variant
+            checked += 1
+            matched += got is not None
+    assert checked > 500 and matched > checked / 3

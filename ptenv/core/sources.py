@@ -69,18 +69,21 @@ class DatasetSource(_Keyed):
     def __init__(self, dataset: str, split: str, scenarios: tuple[str, ...] | None = None, kinds: tuple[str, ...] | None = None):
         self.registry = Registry.default()
         self.dataset = load_dataset(dataset)
-        tasks = self.dataset.split(split)
+        # keys come from the split's ids and each task's meta: a task is parsed when an episode
+        # first needs it, so a process that runs a few episodes reads a few tasks
+        keys = self.dataset.split_ids(split)
+        meta = self.dataset.meta
         if scenarios:
             unknown = set(scenarios) - set(self.registry.scenarios)
             if unknown:
                 raise ValueError(f"unknown scenarios {sorted(unknown)}; choose from {list(self.registry.scenarios)}")
-            tasks = [t for t in tasks if t.scenario in scenarios]
+            keys = [k for k in keys if meta(k)[1] in scenarios]
         if kinds:
             unknown = set(kinds) - set(TASK_KINDS)
             if unknown:
                 raise ValueError(f"unknown task kinds {sorted(unknown)}; choose from {list(TASK_KINDS)}")
-            tasks = [t for t in tasks if t.kind in kinds]
-        if not tasks:
+            keys = [k for k in keys if meta(k)[2] in kinds]
+        if not keys:
             wanted = {
                 "dataset": dataset,
                 "split": split,
@@ -88,21 +91,29 @@ class DatasetSource(_Keyed):
                 "kinds": list(kinds) if kinds else None,
             }
             raise ValueError(f"no task matches {wanted}")
-        self.tasks: tuple[Task, ...] = tuple(tasks)
-        self._set_keys(t.id for t in tasks)
+        self._set_keys(keys)
         self._gold: dict[str, GoldAnswer] = {}
         self._views: dict[tuple[str, str, str], str | None] = {}
         self._one_shot: dict[tuple[str, str], PTBenchRecord] = {}
         self._sessions: dict[int, dict[str, list[str]]] = {}
         self._tools: dict[tuple[str, str], str] = {}
 
+    @property
+    def tasks(self) -> tuple[Task, ...]:
+        """Every task of the source, in order (parses those not read yet)."""
+        return tuple(self.dataset.task(k) for k in self._keys)
+
     # -- the interface --------------------------------------------------------------------------
     def task(self, key: str) -> Task:
-        return self.tasks[self._index[key]]
+        if key not in self._index:
+            raise KeyError(key)
+        return self.dataset.task(key)
 
     def info(self, key: str) -> TaskInfo:
-        t = self.task(key)
-        return TaskInfo(t.id, t.scenario, t.kind)
+        if key not in self._index:
+            raise KeyError(key)
+        _, scenario, kind = self.dataset.meta(key)
+        return TaskInfo(key, scenario, kind)
 
     def episode(self, key: str, config: EpisodeConfig, sim_user: SimulatedUser) -> TaskEpisode:
         t, vis = self.task(key), config.visibility
@@ -163,8 +174,8 @@ class DatasetSource(_Keyed):
         hit = self._sessions.get(min_tasks)
         if hit is None:
             groups: dict[str, list[str]] = {}
-            for t in self.tasks:
-                groups.setdefault(t.user_id, []).append(t.id)
+            for k in self._keys:
+                groups.setdefault(self.dataset.meta(k)[0], []).append(k)
             hit = self._sessions[min_tasks] = {u: ks for u, ks in sorted(groups.items()) if len(ks) >= min_tasks}
         return hit
 

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ptenv.core.builtins import ASK_USER, GET_PROFILE_FIELD
+from ptenv.core.observations import parse_observation
 from ptenv.core.user_sim import PLATFORM_QUESTION, told_platform, wanted_platform
 from ptenv.rl.reader import DEFAULT_NOW, Template, build_args, call_text, profile_needs, read_request, situation_phrase
 from ptenv.tools_registry import SCENARIOS, ScenarioSpec
@@ -80,7 +81,7 @@ class CandidateBuilder:
 
     def observe(self, text: str) -> None:
         """Follow the episode by an observation's text (what an agent holds)."""
-        self.observe_payload(json.loads(text))
+        self.observe_payload(parse_observation(text, with_tools=False))
 
     def observe_payload(self, obs: dict[str, Any]) -> None:
         """Follow the episode by an observation's data (what the env encoded, see
