@@ -240,3 +240,37 @@ def test_the_template_pre_check_never_changes_what_a_request_matches() -> None:
             checked += 1
             matched += got is not None
     assert checked > 500 and matched > checked / 3
+
+
+@pytest.mark.parametrize("env_id", ["ptenv/PersonalTool-Numeric-v0", "ptenv/PersonalSession-Numeric-v0"])
+def test_what_the_numeric_ids_remember_never_changes_an_observation(env_id: str) -> None:
+    """Candidates, request features and call texts are remembered by value across requests; a
+    rollout with every such memory emptied first must see the same arrays, masks and rewards."""
+    from ptenv.rl import candidates as cand_mod
+    from ptenv.rl import reader
+
+    def rollout() -> list[tuple[bytes, bytes, float]]:
+        env = gym.make(env_id, dataset="ptenv-v1-mini", split="test")
+        obs, info = env.reset(seed=3)
+        rng = np.random.default_rng(3)
+        out = []
+        for _ in range(150):
+            action = int(rng.integers(int(info["action_mask"].sum())))
+            obs, reward, term, trunc, info = env.step(action)
+            out.append((obs.tobytes(), info["action_mask"].tobytes(), float(reward)))
+            if term or trunc:
+                obs, info = env.reset()
+        return out
+
+    def forget() -> None:
+        cand_mod._FIRST_CANDIDATES.clear()
+        cand_mod._request_view.cache_clear()
+        reader._CALL_TEXTS.clear()
+        reader._read_profile.cache_clear()
+        reader._read_query.cache_clear()
+
+    forget()
+    cold = rollout()
+    warm = rollout()  # everything remembered from the first
+    forget()
+    assert cold == warm == rollout()

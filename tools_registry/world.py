@@ -15,28 +15,33 @@ Record = dict[str, Any]
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
-class EncodedRecord(dict[str, Any]):
-    """A shared, read-only catalogue record that carries its own compact JSON text (``json``).
-
-    Search results hand these out instead of fresh dicts: every search would otherwise encode the
-    same records again, so observation encoding splices ``json`` in (same bytes as encoding it)."""
+class Encoded(dict[str, Any]):
+    """A shared, read-only output that carries its own compact JSON text (``json``): observation
+    encoding splices ``json`` in (the same bytes as encoding the dict) instead of encoding it again."""
 
     __slots__ = ("json",)
 
-    def __init__(self, rec: Record):
-        super().__init__(rec)
-        self.json: str = _JSON.encode(rec)
+    def __init__(self, data: dict[str, Any]):
+        super().__init__(data)
+        self.json: str = _JSON.encode(data)
 
 
-class EncodedResult(dict[str, Any]):
+class EncodedRecord(Encoded):
+    """A catalogue record, shared by every search that returns it (search results hand these out
+    instead of fresh dicts: every search would otherwise encode the same records again)."""
+
+    __slots__ = ()
+
+
+class EncodedResult(Encoded):
     """A catalogue search's output (``{"results": [...], "count": n}``), shared by every search with
     the same arguments, carrying its compact JSON (``json``). Read-only."""
 
-    __slots__ = ("json",)
+    __slots__ = ()
 
     def __init__(self, results: list[EncodedRecord], count: int):
-        super().__init__(results=results, count=count)
-        self.json: str = '{"results":[' + ",".join([r.json for r in results]) + '],"count":' + str(count) + "}"
+        dict.__init__(self, results=results, count=count)
+        self.json = '{"results":[' + ",".join([r.json for r in results]) + '],"count":' + str(count) + "}"
 
 
 def _jitter(*parts: str) -> float:

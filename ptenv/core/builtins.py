@@ -27,11 +27,14 @@ from ptenv.core.user_sim import SimulatedUser, Situation
 from ptenv.scenarios import Task, UserProfile
 from ptenv.tools_registry import PROFILE_FIELDS, Registry, ScenarioSpec
 from ptenv.tools_registry.tools import clean_schema
+from ptenv.tools_registry.world import Encoded
 
 FINISH = "finish"
 ASK_USER = "ask_user"
 GET_PROFILE_FIELD = "get_profile_field"
 SEARCH_HISTORY = "search_history"
+#: What ``finish`` answers: one shared, read-only output that carries its JSON.
+FINISHED = Encoded({"finished": True})
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,7 @@ class Builtins:
     @builtin(FinishArgs)
     def finish(self, args: FinishArgs) -> Outcome:
         """Call when the user's request is done, or cannot be done. Ends the task."""
-        return Outcome(output={"finished": True})
+        return Outcome(output=FINISHED)
 
     @builtin(AskUserArgs, hidden_only=True, cost="question", invalid='ask_user needs a "question" string')
     def ask_user(self, args: AskUserArgs) -> Outcome:

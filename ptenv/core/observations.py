@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ptenv.tools_registry.world import EncodedRecord, EncodedResult
+from ptenv.tools_registry.world import Encoded, EncodedRecord, EncodedResult
+
+#: Outputs whose JSON they carry themselves (spliced in whole).
+_SPLICED = (Encoded, EncodedResult, EncodedRecord)
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 #: Any JSON value as compact text, unicode kept as is (the encoding of every observation).
@@ -25,15 +28,16 @@ def dumps(payload: dict[str, Any]) -> str:
 
 
 def _dumps_tool_results(payload: dict[str, Any]) -> str:
-    """The hot path of every step: a catalogue search's output, or its records, carry their JSON
-    (:class:`~ptenv.tools_registry.backend.EncodedResult`, ``EncodedRecord``), so it is spliced in
+    """The hot path of every step: a catalogue search's output, or its records, or a constant
+    output (``finish``'s) carry their JSON (:class:`~ptenv.tools_registry.world.Encoded` and its
+    kinds), so it is spliced in
     rather than encoded again. Same bytes as ``encode`` (a test checks it)."""
     if len(payload) != 4 or "results" not in payload or "notes" in payload:
         return _ENCODER.encode(payload)
     parts = []
     for res in payload["results"]:
         out = res.get("output")
-        if type(out) is EncodedResult and len(res) == 3 and res.get("ok") is True:
+        if type(out) in _SPLICED and len(res) == 3 and res.get("ok") is True:
             # an ok call's tool name is a registry name (^[a-zA-Z0-9_-]+$): nothing to escape
             parts.append('{"tool":"' + res["tool"] + '","ok":true,"output":' + out.json + "}")
             continue

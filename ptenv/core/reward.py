@@ -57,16 +57,15 @@ class Ledger:
 
 
 def reward_terms(record: RecordScore) -> dict[str, float]:
-    """The reward's terms, each in [0, 1], from a scored record."""
-
-    def frac(hits: int, total: int) -> float:  # nothing to get wrong: right iff the functions are
-        return min(1.0, hits / total) if total else float(record.tool_names)
-
+    """The reward's terms, each in [0, 1], from a scored record. An argument term with nothing to
+    get wrong is right iff the functions are."""
+    q_total, p_total = record.query_total, record.profile_total
+    names = float(record.tool_names)
     return {
         "platform": float(record.platforms),
-        "tool_names": float(record.tool_names),
-        "query_args": frac(record.query_hits, record.query_total),
-        "profile_args": frac(record.profile_hits, record.profile_total),
+        "tool_names": names,
+        "query_args": min(1.0, record.query_hits / q_total) if q_total else names,
+        "profile_args": min(1.0, record.profile_hits / p_total) if p_total else names,
         "success": float(record.overall),
     }
 
@@ -101,9 +100,9 @@ class RewardModel:
         """The end of an episode: terms, every penalty, the terminal reward and the total."""
         terms = reward_terms(record)
         penalties = dict(step_penalties)
-        penalties["extra_read"] = extra_read * COSTS["extra_read"]
-        penalties["extra_write"] = extra_write * COSTS["extra_write"]
+        extra_r = penalties["extra_read"] = extra_read * COSTS["extra_read"]
+        extra_w = penalties["extra_write"] = extra_write * COSTS["extra_write"]
         if self.mode == "sparse":
             return EpisodeScore(record, terms, penalties, terms["success"], terms["success"])
-        terminal = sum(REWARD_WEIGHTS[k] * v for k, v in terms.items()) - penalties["extra_read"] - penalties["extra_write"]
+        terminal = sum([REWARD_WEIGHTS[k] * v for k, v in terms.items()]) - extra_r - extra_w
         return EpisodeScore(record, terms, penalties, terminal, terminal - sum(step_penalties.values()))

@@ -177,9 +177,7 @@ def prediction_from_calls(calls: list[CallRecord], gold: GoldAnswer, platform_of
     """
     effective = [c for c in calls if c.ok and c.platform is not None]
     chosen = effective[-1].platform if effective else None
-    gold_count: dict[str, int] = {}  # plain dicts: this runs at every episode's end, Counter is slower
-    for api, _ in gold.calls:
-        gold_count[api] = gold_count.get(api, 0) + 1
+    gold_count = gold.function_counts
     extra_read = extra_write = 0
     last_read: dict[str, dict[str, Any]] = {}
     writes: list[tuple[str, dict[str, Any]]] = []

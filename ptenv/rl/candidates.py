@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,7 @@ from ptenv.core.builtins import ASK_USER, GET_PROFILE_FIELD
 from ptenv.core.observations import parse_observation
 from ptenv.core.user_sim import PLATFORM_QUESTION, told_platform, wanted_platform
 from ptenv.rl.reader import DEFAULT_NOW, Template, build_args, call_text, profile_needs, read_request, situation_phrase
-from ptenv.tools_registry import SCENARIOS, ScenarioSpec
+from ptenv.tools_registry import SCENARIOS, Registry, ScenarioSpec
 
 K = 9
 
@@ -78,6 +79,10 @@ class CandidateBuilder:
     _last: Candidate | None = None
     #: The last call taken in this request (feedback after ``finish`` is about it).
     _last_call: Candidate | None = None
+    #: What depends on the request only (see :meth:`request_features`, :meth:`candidates`);
+    #: emptied by each request.
+    _request_cache: dict[Any, Any] = field(default_factory=dict)
+    _request_key: tuple[Any, ...] | None = None
 
     def observe(self, text: str) -> None:
         """Follow the episode by an observation's text (what an agent holds)."""
@@ -122,6 +127,10 @@ class CandidateBuilder:
         self.template, self.texts, self.context, self.named = req.template, req.texts, req.context, req.named
         self.stage, self.bound, self.chosen, self.last_ok, self._last, self._last_call = 0, {}, None, False, None, None
         self.asked, self.told = False, None
+        self._request_cache = {}
+        # what a visible request's first candidates depend on, by value (see candidates())
+        user = obs.get("user") or {}
+        self._request_key = None if self.hidden else (obs.get("scenario"), req.query, req.now, user.get("profile"))
 
     def _learn(self, feedback: str) -> None:
         last, sc = self._last_call, self.scenario
@@ -150,6 +159,28 @@ class CandidateBuilder:
 
     def candidates(self) -> list[Candidate]:
         """Up to K candidates; ``finish`` is always first."""
+        # within a request they change only with the stage, a look-up (facts; a field looked up
+        # again has the same value) and the question: built once per such state
+        key = (self.stage, len(self.looked_up), self.asked)
+        hit = self._request_cache.get(key)
+        if hit is None:
+            # a visible request's first candidates follow from its text and the profile shown:
+            # the same request in a later epoch gets them again without building them
+            shared = self._request_key if self.stage == 0 and self._request_key is not None else None
+            try:
+                hit = _FIRST_CANDIDATES.get(shared) if shared is not None else None
+            except TypeError:  # an unhashable value in an observation that is not ptenv's
+                shared = hit = None
+            if hit is None:
+                hit = self._build_candidates()
+                if shared is not None:
+                    if len(_FIRST_CANDIDATES) >= 16384:
+                        _FIRST_CANDIDATES.clear()
+                    _FIRST_CANDIDATES[shared] = hit
+            self._request_cache[key] = hit
+        return list(hit)
+
+    def _build_candidates(self) -> list[Candidate]:
         out = [FINISH]
         tpl, sc = self.template, self.scenario
         if tpl is None or sc is None or self.stage == 2:
@@ -160,9 +191,9 @@ class CandidateBuilder:
         else:
             assert tpl.then is not None
             api, fixed = tpl.then, dict(self.bound)
+        full = build_args(api, self.texts, self.now, self.facts, fixed)  # the same on every platform
+        bare = build_args(api, self.texts, self.now, {}, fixed)
         for p in sc.platforms:
-            full = build_args(api, self.texts, self.now, self.facts, fixed)
-            bare = build_args(api, self.texts, self.now, {}, fixed)
             out.append(Candidate(call_text(p.id, api, full), "call", p.id, with_profile=True))
             out.append(Candidate(call_text(p.id, api, bare), "call", p.id, with_profile=False))
         if self.hidden and self.stage == 0:
@@ -183,17 +214,36 @@ class CandidateBuilder:
         return cand.action if cand is not None else "(not a valid candidate)"
 
     # -- what the features need ------------------------------------------------------------
+    def request_features(self) -> tuple[float, ...]:
+        """The first 23 features: scenario, situation, named platform, and the shares of the
+        user's past choices (same situation, by default, all). They depend on the request and the
+        visible history only: worked out once for each (a user's requests recur in training)."""
+        return self._request_view()[0]
+
+    def request_majorities(self) -> tuple[str | None, str | None]:
+        """:meth:`majority` in the same situation and by default (fixed for a request)."""
+        return self._request_view()[1:]
+
+    def _request_view(self) -> tuple[tuple[float, ...], str | None, str | None]:
+        hit = self._request_cache.get("view")
+        if hit is None:
+            assert self.scenario is not None
+            hit = self._request_cache["view"] = _request_view(self.scenario.id, self.context, self.named, tuple(self.history))
+        return hit
+
     def majority(self, where: str) -> str | None:
         """The platform id the user chose most: in this situation, by default, or as learned."""
         sc = self.scenario
         if sc is None:
             return None
-        names = {p.name: p.id for p in sc.platforms}
         if where in ("learned", "exact"):  # exact: learned in this very situation, not pooled
+            if not self.learned:
+                return None
             c = self.learned.get((sc.id, self.context))
             if c is None and where == "learned":
                 c = self.learned.get((sc.id, "*"))
             return c.most_common(1)[0][0] if c else None
+        names = {p.name: p.id for p in sc.platforms}
         situation = situation_phrase(sc, self.context)
         want = situation if where == "same" else None
         if where == "same" and situation is None:
@@ -205,10 +255,12 @@ class CandidateBuilder:
         sc = self.scenario
         if sc is None:
             return [0.0, 0.0, 0.0]
-        names = {p.name: p.id for p in sc.platforms}
         if where == "learned":
+            if not self.learned:  # nothing learned yet (every request of a plain episode)
+                return [0.0] * len(sc.platforms)
             c = self.learned.get((sc.id, self.context)) or self.learned.get((sc.id, "*")) or Counter()
         else:
+            names = {p.name: p.id for p in sc.platforms}
             situation = situation_phrase(sc, self.context)
             want = situation if where == "same" else None
             c = Counter(
@@ -216,6 +268,24 @@ class CandidateBuilder:
             )
         total = sum(c.values())
         return [c.get(p.id, 0) / total if total else 0.0 for p in sc.platforms]
+
+
+@lru_cache(maxsize=8192)
+def _request_view(
+    scenario: str, context: str | None, named: str | None, history: tuple[tuple[str, str | None], ...]
+) -> tuple[tuple[float, ...], str | None, str | None]:
+    """What :meth:`CandidateBuilder.request_features` and ``request_majorities`` give, by value."""
+    b = CandidateBuilder(scenario=Registry.default().scenarios[scenario], context=context, named=named, history=list(history))
+    sc = b.scenario
+    assert sc is not None
+    head = [0.0] * 14
+    head[SCENARIOS.index(sc.id)] = 1.0
+    ctx = [c.id for c in sc.contexts]
+    head[5 + (ctx.index(context) if context in ctx else 4)] = 1.0
+    ids = [p.id for p in sc.platforms]
+    head[10 + (ids.index(named) if named in ids else 3)] = 1.0
+    head += b.shares("same") + b.shares("default") + b.shares("all")
+    return tuple(head), b.majority("same"), b.majority("default")
 
 
 #: Per-candidate features (F) and the global ones (G); the vector is G + K * F long.
@@ -243,39 +313,53 @@ SIZE = G + K * F
 
 def features(b: CandidateBuilder, cands: list[Candidate]) -> np.ndarray:
     """The numeric observation (float32, values in [0, 1])."""
-    v = np.zeros(SIZE, dtype=np.float32)
+    # built as one list of floats and converted once: numpy's per-element writes cost more
     sc = b.scenario
-    if sc is not None:
-        v[SCENARIOS.index(sc.id)] = 1.0
-        ctx = [c.id for c in sc.contexts]
-        v[5 + (ctx.index(b.context) if b.context in ctx else 4)] = 1.0
-        ids = [p.id for p in sc.platforms]
-        v[10 + (ids.index(b.named) if b.named in ids else 3)] = 1.0
-        v[14:17], v[17:20], v[20:23], v[23:26] = b.shares("same"), b.shares("default"), b.shares("all"), b.shares("learned")
-    v[26 + min(b.stage, 2)] = 1.0
-    v[29] = float(b.last_ok)
-    maj = {w: b.majority(w) for w in ("same", "default", "learned", "exact")}
-    ids = [p.id for p in sc.platforms] if sc is not None else []
-    for i, c in enumerate(cands[:K]):
-        row = v[G + i * F : G + (i + 1) * F]
-        row[0] = 1.0
-        row[1] = float(c.kind == "finish")
-        if c.platform in ids:
-            row[2 + ids.index(c.platform)] = 1.0
-        row[5] = float(c.with_profile)
-        row[6] = float(c.platform is not None and c.platform == b.named)
-        row[7] = float(c.platform is not None and c.platform == maj["same"])
-        row[8] = float(c.platform is not None and c.platform == maj["default"])
-        row[9] = float(c.platform is not None and c.platform == maj["learned"])
-        row[10] = float(c.platform is not None and c.platform == b.chosen)
-        row[11] = float(c.platform is not None and c.platform == maj["exact"])
-        row[12] = float(c.platform is not None and c.platform == b.told)
-        row[13] = float(c.kind == "lookup")
-        row[14] = float(c.kind == "ask")
-    return v
+    vals = [*b.request_features(), *b.shares("learned")] if sc is not None else [0.0] * 26
+    stage = min(b.stage, 2)
+    vals += (1.0 if stage == 0 else 0.0, 1.0 if stage == 1 else 0.0, 1.0 if stage == 2 else 0.0, 1.0 if b.last_ok else 0.0)
+    same, default = b.request_majorities() if sc is not None else (None, None)
+    learned, exact = b.majority("learned"), b.majority("exact")
+    ids: list[str | None] = [p.id for p in sc.platforms[:3]] if sc is not None else []
+    ids += [None] * (3 - len(ids))  # a platform of None never matches: candidates without one
+    p0, p1, p2 = ids
+    named, chosen, told = b.named, b.chosen, b.told
+    for c in cands[:K]:
+        p, kind = c.platform, c.kind
+        if p is None:
+            vals += (1.0, 1.0 if kind == "finish" else 0.0, 0.0, 0.0, 0.0, 1.0 if c.with_profile else 0.0)
+            vals += _NO_PLATFORM
+        else:
+            vals += (
+                1.0,
+                1.0 if kind == "finish" else 0.0,
+                1.0 if p == p0 else 0.0,
+                1.0 if p == p1 else 0.0,
+                1.0 if p == p2 else 0.0,
+                1.0 if c.with_profile else 0.0,
+                1.0 if p == named else 0.0,
+                1.0 if p == same else 0.0,
+                1.0 if p == default else 0.0,
+                1.0 if p == learned else 0.0,
+                1.0 if p == chosen else 0.0,
+                1.0 if p == exact else 0.0,
+                1.0 if p == told else 0.0,
+            )
+        vals += (1.0 if kind == "lookup" else 0.0, 1.0 if kind == "ask" else 0.0)
+    vals += [0.0] * (SIZE - len(vals))
+    return np.array(vals, dtype=np.float32)
+
+
+#: The first candidates of visible requests, by (scenario, query, clock, profile shown). Bounded.
+_FIRST_CANDIDATES: dict[tuple[Any, ...], list[Candidate]] = {}
+
+#: The platform-matching features of a candidate without a platform.
+_NO_PLATFORM = (0.0,) * 7
 
 
 def action_mask(cands: list[Candidate]) -> np.ndarray:
-    mask = np.zeros(K, dtype=np.int8)
-    mask[: len(cands)] = 1
-    return mask
+    """1 for each of the first ``len(cands)`` actions (a fresh array: callers may keep or change it)."""
+    return _MASKS[min(len(cands), K)].copy()
+
+
+_MASKS = [np.array([1] * n + [0] * (K - n), dtype=np.int8) for n in range(K + 1)]

@@ -17,7 +17,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from ptenv.scenarios.profiles import phrasing
@@ -87,6 +87,26 @@ def compile_template(text: str, first: ApiSpec, then: ApiSpec | None = None, cha
 
 
 def call_text(platform: str, api: ApiSpec, args: dict[str, Any]) -> str:
+    """The action text of a call of ``api`` on ``platform`` (canonical ``args``, sent by the
+    platform's names). The same calls recur (each request in each epoch): remembered by value."""
+    try:
+        key = (platform, api.key, tuple(args.items()))
+        hit = _CALL_TEXTS.get(key)
+    except TypeError:  # a list value: not hashable, encoded each time
+        return _encode_call(platform, api, args)
+    if hit is not None and hit[0] is api:  # the same spec (it is held here, so never another one)
+        return hit[1]
+    text = _encode_call(platform, api, args)
+    if len(_CALL_TEXTS) >= 16384:
+        _CALL_TEXTS.clear()
+    _CALL_TEXTS[key] = (api, text)
+    return text
+
+
+_CALL_TEXTS: dict[tuple[str, str, tuple[tuple[str, Any], ...]], tuple[ApiSpec, str]] = {}
+
+
+def _encode_call(platform: str, api: ApiSpec, args: dict[str, Any]) -> str:
     named = {p.name_on(platform): args[p.key] for p in api.params if p.key in args}
     return json.dumps({"name": f"{platform}__{api.name_on(platform)}", "arguments": named})
 
@@ -314,20 +334,37 @@ def read_request(obs: dict[str, Any]) -> Request:
     """Read a ``type: "task"`` observation (as :func:`ptenv.parse_observation` gives it)."""
     scenario = Registry.default().scenarios.get(str(obs.get("scenario", "")))
     user = obs.get("user") or {}
-    profile = user.get("profile") or ""
+    facts, history = _read_profile(user.get("profile") or "")
     req = Request(
         scenario=scenario,
         query=str(obs.get("query", "")),
-        now=obs.get("now") or DEFAULT_NOW,
+        now=str(obs.get("now") or DEFAULT_NOW),
         hidden=user.get("visibility") == "hidden",
-        facts=parse_facts(profile),
-        history=parse_history(profile),
+        facts=dict(facts),
+        history=list(history),
     )
     if scenario is None:
         return req
-    core, named, req.context = strip_query(req.query, scenario)
-    req.named = {p.name: p.id for p in scenario.platforms}.get(named) if named else None
-    match = match_request(core, scenario.id, req.now)
-    if match is not None:
-        req.template, req.texts = match
+    req.context, req.named, req.template, texts = _read_query(req.query, scenario.id, req.now)
+    req.texts = dict(texts)
     return req
+
+
+# Both readings depend on their text only, and texts recur (a user's profile in each of their
+# requests, a request in each epoch of training): each is read once. Callers get copies.
+@lru_cache(maxsize=4096)
+def _read_profile(profile: str) -> tuple[dict[str, Any], tuple[tuple[str, str | None], ...]]:
+    return parse_facts(profile), tuple(parse_history(profile))
+
+
+@lru_cache(maxsize=16384)
+def _read_query(
+    query: str, scenario: str, now: str
+) -> tuple[str | None, str | None, Template | None, tuple[tuple[tuple[str, str], str], ...]]:
+    sc = Registry.default().scenarios[scenario]
+    core, named, context = strip_query(query, sc)
+    named_id = {p.name: p.id for p in sc.platforms}.get(named) if named else None
+    match = match_request(core, scenario, now)
+    if match is None:
+        return context, named_id, None, ()
+    return context, named_id, match[0], tuple(match[1].items())

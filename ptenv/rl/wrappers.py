@@ -135,7 +135,9 @@ class NumericEnv(gym.Env[np.ndarray, np.int64]):
         if not isinstance(base.unwrapped, BaseTaskEnv):
             raise ValueError(f"the numeric ids wrap a text id of ptenv, not {env_id!r}")
         self._text_env: BaseTaskEnv = base.unwrapped
-        self._env = NumericObservation(CandidateActions(base))
+        # the wrappers go straight onto the text env: this env is itself order-enforced, so a
+        # second OrderEnforcing inside would only add a layer to every step
+        self._env = NumericObservation(CandidateActions(self._text_env))
         self.action_space = self._env.action_space
         self.observation_space = self._env.observation_space
 

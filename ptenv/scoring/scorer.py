@@ -73,6 +73,14 @@ class GoldAnswer:
         return _count(f for f, _ in self.calls)
 
     @cached_property
+    def query_set(self) -> frozenset[str]:
+        return frozenset(self.query_params)
+
+    @cached_property
+    def profile_set(self) -> frozenset[str]:
+        return frozenset(self.profile_params)
+
+    @cached_property
     def platform_names(self) -> frozenset[str]:
         """The platform's spellings the strict scorer accepts, lower-cased."""
         return frozenset({self.platform.lower(), *(a.lower() for a in self.platform_aliases)})
@@ -273,7 +281,7 @@ def _score_strict(pred: Prediction, gold: GoldAnswer, s: RecordScore) -> None:
     s.tool_param_values = s.tool_param_names and not wrong_values
     s.overall = s.tool_param_values and s.platforms
     if s.platforms:  # argument accuracy is gated on the platform; a duplicate call earns nothing twice
-        query, profile = gold.query_params, gold.profile_params
+        query, profile = gold.query_set, gold.profile_set
         seen: set[tuple[str, str]] = set()
         for f, args in calls:
             expected = gold_map.get(f)
@@ -287,7 +295,8 @@ def _score_strict(pred: Prediction, gold: GoldAnswer, s: RecordScore) -> None:
                 if _norm(v) in accepted[p]:
                     s.query_hits += p in query
                     s.profile_hits += p in profile
-    _errors(pred, gold, pred_map, gold_map, wrong_values, "strict", s, counts)
+    if not s.tool_param_values:  # right functions, names and values: no error to classify
+        _errors(pred, gold, pred_map, gold_map, wrong_values, "strict", s, counts)
 
 
 def _score(pred: Prediction, gold: GoldAnswer, scorer: Scorer, s: RecordScore) -> None:
@@ -342,7 +351,8 @@ def _score(pred: Prediction, gold: GoldAnswer, scorer: Scorer, s: RecordScore) -
                 s.query_hits += 1
             if gate and hit and p in gold.profile_params:
                 s.profile_hits += 1
-    _errors(pred, gold, pred_map, gold_map, wrong_values, scorer, s)
+    if not s.tool_param_values:  # right functions, names and values: no error to classify
+        _errors(pred, gold, pred_map, gold_map, wrong_values, scorer, s)
 
 
 def _errors(
