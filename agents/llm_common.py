@@ -140,24 +140,33 @@ class ConversationAgent:
 
     def _cached(self, body: dict[str, Any]) -> dict[str, Any]:
         """The response to ``body``: from the cache, or sent (then cached)."""
-        key = self.cache.key(self.provider, self.config.base_url, body, self._seed)
-        resp = self.cache.get(key)
+        key, resp = self._lookup(body)
         hit = resp is not None
         if resp is None:
             resp = self._send(body)
-            self.cache.put(key, resp)
+            self._keep(key, resp)
         self._count(resp, hit=hit)
         return resp
 
     async def _acached(self, body: dict[str, Any]) -> dict[str, Any]:
-        key = self.cache.key(self.provider, self.config.base_url, body, self._seed)
-        resp = self.cache.get(key)
+        key, resp = self._lookup(body)
         hit = resp is not None
         if resp is None:
             resp = await self._asend(body)
-            self.cache.put(key, resp)
+            self._keep(key, resp)
         self._count(resp, hit=hit)
         return resp
+
+    def _lookup(self, body: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
+        # the key encodes the whole body (tens of KB): only worth it when there is a cache
+        if self.cache.root is None:
+            return None, None
+        key = self.cache.key(self.provider, self.config.base_url, body, self._seed)
+        return key, self.cache.get(key)
+
+    def _keep(self, key: str | None, resp: dict[str, Any]) -> None:
+        if key is not None:
+            self.cache.put(key, resp)
 
     def _observe(self, obs: dict[str, Any]) -> None:
         kind = obs.get("type")

@@ -85,16 +85,24 @@ class OpenAIAgent(ConversationAgent):
             return None
         return json.dumps(forward)  # the env's results will answer the pending calls
 
+    # The body is already in the wire format, so it goes out through the SDK's documented request
+    # method (auth, retries, timeouts and error classes as usual) rather than ``create()``, whose
+    # per-request conversion of the typed parameters costs ~1 ms of CPU: at concurrency 16 against
+    # a 50 ms server that alone kept an evaluation from 90% of the ideal request rate.
     def _send(self, body: dict[str, Any]) -> dict[str, Any]:
         if self._client is None:
             import openai
 
             self._client = openai.OpenAI(**self._client_kwargs())
-        resp = self._client.chat.completions.create(**body)
-        data: dict[str, Any] = resp.model_dump(mode="json", exclude_none=False)
-        return data
+        return _json_object(self._client.post("/chat/completions", body=body, cast_to=object))
 
     async def _asend(self, body: dict[str, Any]) -> dict[str, Any]:
-        resp = await shared_async_client("openai", self._client_kwargs()).chat.completions.create(**body)
-        data: dict[str, Any] = resp.model_dump(mode="json", exclude_none=False)
-        return data
+        client = shared_async_client("openai", self._client_kwargs())
+        return _json_object(await client.post("/chat/completions", body=body, cast_to=object))
+
+
+def _json_object(data: Any) -> dict[str, Any]:
+    """A reply's JSON, which must be an object (a server may answer with text)."""
+    if not isinstance(data, dict):
+        raise ValueError(f"the server's reply is not a JSON object: {str(data)[:200]!r}")
+    return data

@@ -344,3 +344,36 @@ def test_parsing_without_tools_is_not_fooled_by_a_nested_tools_key() -> None:
     assert ptenv.parse_observation(text, with_tools=False) == {"type": "task", "user": {"note": ',"tools":[', "tools": [1]}}
     with pytest.raises(ValueError, match="not a ptenv observation"):
         ptenv.parse_observation('{"type":"task","tools":[', with_tools=False)
+
+
+def test_ptbench_observations_splice_their_tool_list_byte_for_byte(tmp_path: Any) -> None:
+    from ptenv.core.observations import _ENCODER, EncodedText
+
+    env = make("ptenv/PTBench-v0")
+    spliced = 0
+    for seed in range(30):
+        obs, _ = env.reset(seed=seed)
+        payload = env.unwrapped.last_payload  # type: ignore[attr-defined]
+        assert obs == _ENCODER.encode(payload)
+        spliced += type(payload["tools"]) is EncodedText
+    assert spliced == 30
+
+
+@pytest.mark.parametrize("env_id", ["ptenv/PersonalTool-v0", "ptenv/PersonalSession-v0", "ptenv/PTBench-v0"])
+def test_without_text_observations_the_payload_is_the_same_and_renders_on_demand(env_id: str) -> None:
+    """The numeric ids switch text observations off; the data, and the text when rendered, must
+    be what the text id gives."""
+    plain, lean = make(env_id), make(env_id, render_mode="ansi")
+    lean.unwrapped.text_observations = False  # type: ignore[attr-defined]
+    for seed in range(3):
+        a, _ = plain.reset(seed=seed)
+        b, _ = lean.reset(seed=seed)
+        assert b == "" and lean.render() == a + "\n"
+        for action in SCRIPT:
+            a, ra, ta, _, _ = plain.step(action)
+            b, rb, tb, _, _ = lean.step(action)
+            assert b == "" and ra == rb and ta == tb
+            assert lean.unwrapped.last_payload == plain.unwrapped.last_payload  # type: ignore[attr-defined]
+            assert lean.render() == a + "\n"
+            if ta:
+                break

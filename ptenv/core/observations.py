@@ -20,10 +20,27 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 encode = _ENCODER.encode
 
 
+class EncodedText(str):
+    """A long text shown in many observations (PTBench's tool list of a scenario, ~40 KB) that
+    carries its JSON encoding (``json``), so an observation splices it rather than escaping it again."""
+
+    json: str
+
+    def __new__(cls, text: str) -> EncodedText:
+        self = super().__new__(cls, text)
+        self.json = _ENCODER.encode(str(text))
+        return self
+
+
 def dumps(payload: dict[str, Any]) -> str:
     """Encode an observation payload (compact, unicode kept as is)."""
-    if payload.get("type") == "tool_results":
+    kind = payload.get("type")
+    if kind == "tool_results":
         return _dumps_tool_results(payload)
+    if kind == "ptbench":
+        # same bytes as encode(payload): keys are plain strings, values spliced when pre-encoded
+        items = [_ENCODER.encode(k) + ":" + (v.json if type(v) is EncodedText else _ENCODER.encode(v)) for k, v in payload.items()]
+        return "{" + ",".join(items) + "}"
     return _ENCODER.encode(payload)
 
 

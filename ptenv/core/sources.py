@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from ptenv.core.builtins import Builtins
 from ptenv.core.episode import EpisodeConfig, TaskInfo
+from ptenv.core.observations import EncodedText
 from ptenv.core.record_episode import RecordEpisode
 from ptenv.core.records import PTBenchRecord, load_records
 from ptenv.core.task_episode import TaskEpisode
@@ -97,6 +98,8 @@ class DatasetSource(_Keyed):
         self._one_shot: dict[tuple[str, str], PTBenchRecord] = {}
         self._sessions: dict[int, dict[str, list[str]]] = {}
         self._tools: dict[tuple[str, str], str] = {}
+        #: Each scenario's PTBench tool list, carrying its JSON (it is most of a one-shot observation).
+        self._tools_text: dict[str, EncodedText] = {}
 
     @property
     def tasks(self) -> tuple[Task, ...]:
@@ -126,6 +129,7 @@ class DatasetSource(_Keyed):
         if hit is None:
             t = self.task(key)
             platforms, tools = self.registry.ptbench_prompt_parts(t.scenario)
+            tools = self._tools_text.get(tools) or self._tools_text.setdefault(tools, EncodedText(tools))
             answer, qp, pp = ptbench_answer(t, self.registry)
             profile = self.profile_text(t.user_id, t.scenario, visibility) or ""
             hit = PTBenchRecord(0, t.id, profile, platforms, tools, t.query, answer, tuple(qp), tuple(pp), t.now, (t.gold.platform,))

@@ -55,6 +55,10 @@ def _names(values: Sequence[str] | None) -> tuple[str, ...] | None:
     return tuple(values) if values else None
 
 
+#: ``info["reward_terms"]``'s name of each penalty (formatted once).
+_PENALTY_KEYS = {k: f"penalty_{k}" for k in ("invalid", "questions", "lookups", "extra_read", "extra_write")}
+
+
 class BaseTaskEnv(gym.Env[str, str]):
     """The fat base class; the registered ids are thin variants of its subclasses (as Minigrid)."""
 
@@ -102,6 +106,10 @@ class BaseTaskEnv(gym.Env[str, str]):
         #: The last observation as data, before it was encoded (an opening observation without its
         #: tool list): what wrappers read instead of parsing the text again.
         self.last_payload: dict[str, Any] = {}
+        #: False when a wrapper reads ``last_payload`` only (the numeric ids): observations are then
+        #: returned as ``""`` and encoded only if rendered, which saves the encoding of each one.
+        self.text_observations = True
+        self._unrendered: tuple[Any, ...] | None = None
 
     def _make_source(self) -> TaskSource:
         if self._records is not None:
@@ -158,13 +166,30 @@ class BaseTaskEnv(gym.Env[str, str]):
     def _show(self, payload: dict[str, Any]) -> str:
         """Make ``payload`` the observation: kept as data, returned as text."""
         self.last_payload = payload
-        self._last_obs = dumps(payload)
+        if self.text_observations:
+            self._last_obs, self._unrendered = dumps(payload), None
+        else:
+            self._last_obs, self._unrendered = "", (payload,)
         return self._last_obs
 
     def _show_intro(self, ep: Episode, with_tools: bool = True, **extra: Any) -> str:
         """Make an episode's opening observation the observation."""
         head = self.last_payload = ep.intro(**extra)
-        self._last_obs = ep.render_intro(head, with_tools)
+        if self.text_observations:
+            self._last_obs, self._unrendered = ep.render_intro(head, with_tools), None
+        else:
+            self._last_obs, self._unrendered = "", (head, ep, with_tools)
+        return self._last_obs
+
+    def observation_text(self) -> str:
+        """The last observation as text (encoded now if :attr:`text_observations` is off)."""
+        if self._unrendered is not None:
+            if len(self._unrendered) == 1:
+                self._last_obs = dumps(self._unrendered[0])
+            else:
+                head, ep, with_tools = self._unrendered
+                self._last_obs = ep.render_intro(head, with_tools)
+            self._unrendered = None
         return self._last_obs
 
     def _end_info(self, info: TaskInfo, score: EpisodeScore) -> dict[str, Any]:
@@ -173,13 +198,17 @@ class BaseTaskEnv(gym.Env[str, str]):
             "scenario": info.scenario,
             "kind": info.kind,
             "success": score.success,
-            "reward_terms": {**score.terms, **{f"penalty_{k}": v for k, v in score.penalties.items()}, "total": score.total},
+            "reward_terms": {
+                **score.terms,
+                **{_PENALTY_KEYS.get(k) or f"penalty_{k}": v for k, v in score.penalties.items()},
+                "total": score.total,
+            },
             "metrics": score.record.as_dict(notes=self.debug),
         }
 
     def render(self) -> str | None:
         if self.render_mode == "ansi":
-            return self._last_obs + "\n"
+            return self.observation_text() + "\n"
         return None
 
     def __getstate__(self) -> dict[str, Any]:

@@ -138,6 +138,8 @@ class NumericEnv(gym.Env[np.ndarray, np.int64]):
         # the wrappers go straight onto the text env: this env is itself order-enforced, so a
         # second OrderEnforcing inside would only add a layer to every step
         self._env = NumericObservation(CandidateActions(self._text_env))
+        # the wrappers read each observation as data: the text env need not encode it
+        self._text_env.text_observations = False
         self.action_space = self._env.action_space
         self.observation_space = self._env.observation_space
 

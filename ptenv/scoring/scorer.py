@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
+from ptenv.scoring.values import _compat_value_ok, _count, _norm, _Raised
+
 Scorer = Literal["compat", "strict"]
 COLUMNS: tuple[str, ...] = (
     "format",
@@ -164,78 +166,6 @@ def record_from_dict(d: dict[str, Any]) -> RecordScore:
     )
 
 
-class _Raised(Exception):
-    """The published scorer raises on some type mismatches; the record then counts as a format failure."""
-
-
-# -- value comparison ------------------------------------------------------------------------
-def _is_num(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _compat_value_ok(pred: Any, accepted: tuple[Any, ...]) -> bool:
-    if not accepted:
-        return False
-    first = accepted[0]
-    if isinstance(pred, int):  # bools are ints to Python, and to the published scorer
-        if isinstance(first, str):
-            raise _Raised("int prediction against a string gold")
-        return _is_num(first) and abs(pred - first) <= 0.01
-    if isinstance(pred, float):
-        return any(_is_num(a) and pred == a for a in accepted)
-    if isinstance(pred, str):
-        if _is_num(first):
-            raise _Raised("string prediction against a numeric gold")
-        return pred.lower() in [a.lower() for a in accepted if isinstance(a, str)]
-    if isinstance(pred, (list, tuple)):
-        got = {str(x).lower() for x in pred}
-        return any(isinstance(a, (list, tuple)) and got == {str(x).lower() for x in a} for a in accepted)
-    return False
-
-
-def _count(items: Any) -> dict[str, int]:
-    """Counts as a plain dict (Counter is slower to build, and this runs at every episode's end)."""
-    out: dict[str, int] = {}
-    for x in items:
-        out[x] = out.get(x, 0) + 1
-    return out
-
-
-#: Normalized scalars (predictions repeat: the same value is normalized once). Bounded.
-_NORMS: dict[tuple[type, Any], Any] = {}
-
-
-def _norm(v: Any) -> Any:
-    """The strict scorer's comparison key: 2, 2.0 and "2" are one number (to 6 decimals);
-    strings ignore case and outer spaces; lists compare as sets; a bool is never a number."""
-    t = type(v)
-    if t is str or t is int or t is float or t is bool:
-        key = (t, v)
-        hit = _NORMS.get(key)
-        if hit is None:
-            if len(_NORMS) > 100_000:
-                _NORMS.clear()
-            hit = _NORMS[key] = _norm_of(v)
-        return hit
-    return _norm_of(v)
-
-
-def _norm_of(v: Any) -> Any:
-    if isinstance(v, bool):
-        return ("bool", v)
-    if _is_num(v):
-        return ("num", round(float(v), 6))
-    if isinstance(v, str):
-        s = v.strip()
-        try:
-            return ("num", round(float(s), 6)) if s and s.lower() not in ("nan", "inf", "-inf", "infinity") else ("str", s.lower())
-        except ValueError:
-            return ("str", s.lower())
-    if isinstance(v, (list, tuple)):
-        return ("list", frozenset(_norm(x) for x in v))
-    return ("other", repr(v))
-
-
 # -- one record --------------------------------------------------------------------------------
 def score_record(pred: Prediction, gold: GoldAnswer, scorer: Scorer = "compat") -> RecordScore:
     s = RecordScore(query_total=len(gold.query_params), profile_total=len(gold.profile_params))
@@ -269,6 +199,41 @@ def _score_strict(pred: Prediction, gold: GoldAnswer, s: RecordScore) -> None:
     if not s.platforms:
         s.notes.append(f"platform {pred.platform!r} instead of {gold.platform!r}")
     s.tool_param_names = s.tool_names and all(pred_map[f].keys() == params.keys() for f, params in gold_map.items())
+    query, profile = gold.query_set, gold.profile_set
+    if len(pred_map) == len(calls):
+        # each function called once (the usual answer): every (function, argument) pair is judged
+        # once, for the values and the hits alike; the two passes below give the same
+        wrong: set[tuple[str, str]] = set()
+        query_hits = profile_hits = 0
+        for f, args in calls:
+            expected = gold_map.get(f)
+            if expected is None:
+                continue
+            accepted = norm[f]
+            for p, v in args.items():
+                if p in expected:
+                    if _norm(v) in accepted[p]:
+                        query_hits += p in query
+                        profile_hits += p in profile
+                    else:
+                        wrong.add((f, p))
+        wrong_values = [f"{f}.{p}" for f, params in gold_map.items() for p in params if (f, p) in wrong] if wrong else []
+        s.tool_param_values = s.tool_param_names and not wrong_values
+        s.overall = s.tool_param_values and s.platforms
+        if s.platforms:  # argument accuracy is gated on the platform
+            s.query_hits, s.profile_hits = query_hits, profile_hits
+    else:
+        wrong_values = _strict_repeated(calls, gold, pred_map, s)
+    if not s.tool_param_values:  # right functions, names and values: no error to classify
+        _errors(pred, gold, pred_map, gold_map, wrong_values, "strict", s, counts)
+
+
+def _strict_repeated(
+    calls: tuple[tuple[str, dict[str, Any]], ...], gold: GoldAnswer, pred_map: dict[str, dict[str, Any]], s: RecordScore
+) -> list[str]:
+    """The strict scorer's values and hits when a function is called more than once: values are
+    judged on its last call, hits on the first call of each (function, argument) pair."""
+    gold_map, norm = gold.by_function, gold.strict_values
     wrong_values = []
     for f, params in gold_map.items():
         args = pred_map.get(f)
@@ -295,8 +260,7 @@ def _score_strict(pred: Prediction, gold: GoldAnswer, s: RecordScore) -> None:
                 if _norm(v) in accepted[p]:
                     s.query_hits += p in query
                     s.profile_hits += p in profile
-    if not s.tool_param_values:  # right functions, names and values: no error to classify
-        _errors(pred, gold, pred_map, gold_map, wrong_values, "strict", s, counts)
+    return wrong_values
 
 
 def _score(pred: Prediction, gold: GoldAnswer, scorer: Scorer, s: RecordScore) -> None:

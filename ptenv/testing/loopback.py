@@ -12,8 +12,8 @@ Endpoints (a missing ``/v1`` prefix is accepted too):
 Streaming (``"stream": true``) is refused with a 400.  Usage counts are deterministic estimates:
 ``len(request body) // 4`` input tokens, ``len(reply text + tool arguments) // 4 + 1`` output tokens.
 
-Reply kinds (frozen dataclasses; every kind has ``delay`` seconds, slept before answering on top of
-``srv.latency``):
+Reply kinds (frozen dataclasses; every kind has ``delay`` seconds, added to ``srv.latency``; together
+they are the time from the request's arrival to the answer, the server's own work included):
 
 - ``Text(text="done")`` -- a plain assistant reply (``finish_reason="stop"`` / ``stop_reason="end_turn"``).
 - ``ToolCalls(calls=[(name, arguments), ...], text=None)`` -- ``arguments`` is a dict or a raw string.
@@ -44,7 +44,8 @@ Usage::
         ...
         provider, path, headers, body = srv.requests[0]
 
-``srv.latency`` (seconds) delays every request; ``srv.in_flight_peak`` is the highest number of requests
+``srv.latency`` (seconds) is how long every request takes, counted from its arrival (so the server's own
+parsing and bookkeeping do not add to it); ``srv.in_flight_peak`` is the highest number of requests
 handled at once; ``srv.errors`` lists exceptions raised by ``srv.handler`` (answered as 500 with
 ``x-should-retry: false``).  With neither a queued reply nor a handler (or a handler returning None) the
 reply is ``Text("done")``.
@@ -56,6 +57,7 @@ import contextlib
 import json
 import socket
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -322,6 +324,7 @@ class LoopbackLLM:
                 self._stats.in_flight -= 1
 
     def _serve_one(self, req: _RequestHandler) -> None:
+        arrived = time.monotonic()
         path = req.path.split("?", 1)[0].rstrip("/")
         provider = provider_of(path)
         headers = {k.lower(): v for k, v in req.headers.items()}
@@ -351,7 +354,7 @@ class LoopbackLLM:
         n = self._next_id()
         request_id = f"req_loopback{n:08d}"
 
-        wait = self.latency + reply.delay
+        wait = self.latency + reply.delay - (time.monotonic() - arrived)
         if wait > 0 and self._stop.wait(wait):
             req.close_connection = True
             return
