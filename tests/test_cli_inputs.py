@@ -150,6 +150,9 @@ BAD: list[tuple[str, list[str]]] = [
     ),
     ("synth into a directory", ["synth", "users", "--n", "1", "--out", "{a_dir}"]),
     ("bench repeats 0", ["bench", "--repeats", "0"]),
+    ("bench rounds not a number", ["bench", "--rounds", "many"]),
+    ("bench unknown section", ["bench", "--only", "steps,warp"]),
+    ("bench no section", ["bench", "--only", ","]),
     ("unknown command", ["nosuchcommand"]),
 ]
 

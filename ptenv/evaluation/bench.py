@@ -191,7 +191,9 @@ def llm() -> list[Row]:
     proc = subprocess.Popen([sys.executable, "-c", SERVER], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
-        kw = {"base_url": proc.stdout.readline().strip(), "model": "loopback", "cache_dir": None}
+        base_url = proc.stdout.readline().strip()
+        kw = {"base_url": base_url, "model": "loopback", "cache_dir": None}
+        sdk = _sdk_alone(base_url)
         evaluate("ptenv/PTBench-v0", "ptbench-text", "test_untrained", None, episodes=32, agent_kwargs=kw, concurrency=16, progress=False)
         t0 = time.perf_counter()
         summary = evaluate("ptenv/PTBench-v0", "ptbench-text", "test", None, episodes=320, agent_kwargs=kw, concurrency=16, progress=False)
@@ -202,8 +204,35 @@ def llm() -> list[Row]:
     ideal = 16 / 0.05
     return [
         Row("llm", "ideal: 16 in flight, 50 ms each", ideal, "req/s"),
+        Row("llm", "floor: the OpenAI SDK alone, 16 in flight, same size bodies", sdk, "req/s", sdk / ideal, "ideal"),
         Row("llm", "ptenv eval --concurrency 16 (ptbench-text)", rate, "req/s", rate / ideal, "ideal", (0.9, False, True)),
     ]
+
+
+def _sdk_alone(base_url: str, requests: int = 640) -> float:
+    """Requests/s of the SDK by itself (no env, no agent) against the same server: what this
+    machine allows a Python client at all. Bodies are the size of a PTBench prompt (~45 KB)."""
+    import asyncio
+
+    import openai
+
+    body = {"model": "loopback", "messages": [{"role": "system", "content": 'tool "x"\n' * 4500}, {"role": "user", "content": "q"}]}
+
+    async def main() -> float:
+        client = openai.AsyncOpenAI(api_key="not-needed", base_url=base_url)
+
+        async def worker(n: int) -> None:
+            for _ in range(n):
+                await client.post("/chat/completions", body=body, cast_to=object)
+
+        await asyncio.gather(*(worker(2) for _ in range(16)))  # connections open
+        t = time.perf_counter()
+        await asyncio.gather(*(worker(requests // 16) for _ in range(16)))
+        rate = (requests // 16) * 16 / (time.perf_counter() - t)
+        await client.close()
+        return rate
+
+    return asyncio.run(main())
 
 
 # -- the command -----------------------------------------------------------------------------------
