@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ptenv.llm.client import sdk_client
+
 from .llm_common import ConversationAgent, result_texts, shared_async_client
 
 
@@ -81,9 +83,7 @@ class AnthropicAgent(ConversationAgent):
 
     def _send(self, body: dict[str, Any]) -> dict[str, Any]:
         if self._client is None:
-            import anthropic
-
-            self._client = anthropic.Anthropic(**self._client_kwargs())
+            self._client = sdk_client("anthropic", **self._client_kwargs())
         resp = self._client.messages.create(**body)
         data: dict[str, Any] = resp.model_dump(mode="json")
         return data

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ptenv.core.observations import parse_observation
-from ptenv.llm.client import LLMConfig, ResponseCache, api_key, scrub
+from ptenv.llm.client import LLMConfig, ResponseCache, api_key, scrub, sdk_client
 
 __all__ = ["ConversationAgent", "LLMConfig", "ResponseCache", "TaskContext", "Usage", "api_key", "result_texts", "system_prompt"]
 
@@ -87,14 +87,8 @@ class ConversationAgent:
         kwargs = {**self._client_kwargs(), "max_retries": 0, "timeout": min(self.config.timeout, 20.0)}
         where = self.config.base_url or f"the {self.provider} API"
         try:
-            if self.provider == "anthropic":
-                import anthropic
-
-                anthropic.Anthropic(**kwargs).models.list()
-            else:
-                import openai
-
-                openai.OpenAI(**kwargs).models.list()
+            with sdk_client(self.provider, **kwargs) as client:
+                client.models.list()
         except Exception as exc:  # the SDKs' error classes share these names
             kind = type(exc).__name__
             if kind in ("AuthenticationError", "PermissionDeniedError"):
@@ -214,15 +208,7 @@ def shared_async_client(provider: str, kwargs: dict[str, Any]) -> Any:
     key = (provider, tuple(sorted((k, str(v)) for k, v in kwargs.items())))
     client = clients.get(key)
     if client is None:
-        if provider == "openai":
-            import openai
-
-            client = openai.AsyncOpenAI(**kwargs)
-        else:
-            import anthropic
-
-            client = anthropic.AsyncAnthropic(**kwargs)
-        clients[key] = client
+        client = clients[key] = sdk_client(provider, asynchronous=True, **kwargs)
     return client
 
 

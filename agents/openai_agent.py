@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ptenv.llm.client import sdk_client
+
 from .llm_common import ConversationAgent, result_texts, shared_async_client
 
 
@@ -91,9 +93,7 @@ class OpenAIAgent(ConversationAgent):
     # a 50 ms server that alone kept an evaluation from 90% of the ideal request rate.
     def _send(self, body: dict[str, Any]) -> dict[str, Any]:
         if self._client is None:
-            import openai
-
-            self._client = openai.OpenAI(**self._client_kwargs())
+            self._client = sdk_client("openai", **self._client_kwargs())
         return _json_object(self._client.post("/chat/completions", body=body, cast_to=object))
 
     async def _asend(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -268,3 +268,20 @@ def _named(task: Task) -> str:
     from ptenv.tools_registry import Registry
 
     return Registry.default().scenarios[task.scenario].platform(task.gold.platform).name
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_sdk_clients_share_one_tls_context_and_keep_the_sdk_defaults(provider: str, srv: LoopbackLLM) -> None:
+    from ptenv.llm.client import _tls_context, sdk_client
+
+    url = srv.openai_base_url if provider == "openai" else srv.anthropic_base_url
+    sync = sdk_client(provider, api_key="not-needed", base_url=url, timeout=7.0, max_retries=1)
+    asynchronous = sdk_client(provider, asynchronous=True, api_key="not-needed", base_url=url, timeout=7.0, max_retries=1)
+    assert type(sync).__name__ in ("OpenAI", "Anthropic") and type(asynchronous).__name__.startswith("Async")
+    assert sync.timeout == asynchronous.timeout == 7.0 and sync.max_retries == 1
+    # one context per HTTP library (both SDKs use the same one today), not one per client
+    assert 1 <= _tls_context.cache_info().currsize <= 2 and _tls_context.cache_info().hits >= 1
+    with sync:
+        sync.models.list()  # it really talks to the server
+    with pytest.raises(ValueError, match="provider must be"):
+        sdk_client("mistral")

@@ -70,7 +70,7 @@ def reward_terms(record: RecordScore) -> dict[str, float]:
     }
 
 
-@dataclass
+@dataclass(slots=True)
 class EpisodeScore:
     record: RecordScore
     terms: dict[str, float]
@@ -99,10 +99,20 @@ class RewardModel:
     def score(self, record: RecordScore, step_penalties: dict[str, float], extra_read: int = 0, extra_write: int = 0) -> EpisodeScore:
         """The end of an episode: terms, every penalty, the terminal reward and the total."""
         terms = reward_terms(record)
-        penalties = dict(step_penalties)
-        extra_r = penalties["extra_read"] = extra_read * COSTS["extra_read"]
-        extra_w = penalties["extra_write"] = extra_write * COSTS["extra_write"]
+        extra_r, extra_w = extra_read * COSTS["extra_read"], extra_write * COSTS["extra_write"]
+        penalties = {**step_penalties, "extra_read": extra_r, "extra_write": extra_w}
         if self.mode == "sparse":
             return EpisodeScore(record, terms, penalties, terms["success"], terms["success"])
-        terminal = sum([REWARD_WEIGHTS[k] * v for k, v in terms.items()]) - extra_r - extra_w
+        w = REWARD_WEIGHTS  # written out: every episode ends here
+        terminal = (
+            (
+                w["platform"] * terms["platform"]
+                + w["tool_names"] * terms["tool_names"]
+                + w["query_args"] * terms["query_args"]
+                + w["profile_args"] * terms["profile_args"]
+                + w["success"] * terms["success"]
+            )
+            - extra_r
+            - extra_w
+        )
         return EpisodeScore(record, terms, penalties, terminal, terminal - sum(step_penalties.values()))

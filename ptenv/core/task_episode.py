@@ -24,6 +24,7 @@ from ptenv.scenarios import Task, UserProfile
 from ptenv.scoring import GoldAnswer, Prediction, score_record
 from ptenv.tools_registry import Backend, Registry, ToolKind
 
+_WRITE = ToolKind.WRITE
 HIDDEN_NOTE = "The user's profile is hidden: use get_profile_field, search_history or ask_user (each has a small cost)."
 
 
@@ -178,28 +179,36 @@ def prediction_from_calls(calls: list[CallRecord], gold: GoldAnswer, platform_of
     outside the gold (or beyond the gold's count, or on another platform) changed the world: they
     fail ``tool_names`` and cost ``extra_write`` each. ``platform_of(id)`` gives a platform's spec.
     """
-    effective = [c for c in calls if c.ok and c.platform is not None]
-    chosen = effective[-1].platform if effective else None
+    chosen = None
+    for c in reversed(calls):
+        if c.ok and c.platform is not None:
+            chosen = c.platform
+            break
+    if chosen is None:
+        return Prediction(platform=None, calls=()), 0, 0
     gold_count = gold.function_counts
     extra_read = extra_write = 0
     last_read: dict[str, dict[str, Any]] = {}
     writes: list[tuple[str, dict[str, Any]]] = []
     write_seen: dict[str, int] = {}
-    for c in effective:
-        assert c.api is not None
-        is_write = c.kind == ToolKind.WRITE
+    for c in calls:
+        if not c.ok or c.platform is None:
+            continue
+        api = c.api
+        assert api is not None
+        is_write = c.kind == _WRITE
         if c.platform != chosen:
             extra_write += is_write
             extra_read += not is_write
         elif is_write:
-            writes.append((c.api, c.args))
-            write_seen[c.api] = write_seen.get(c.api, 0) + 1
-            if write_seen[c.api] > gold_count.get(c.api, 0):
+            writes.append((api, c.args))
+            n = write_seen[api] = write_seen.get(api, 0) + 1
+            if n > gold_count.get(api, 0):
                 extra_write += 1
-        elif c.api in gold_count:
-            extra_read += c.api in last_read
-            last_read[c.api] = c.args
+        elif api in gold_count:
+            extra_read += api in last_read
+            last_read[api] = c.args
         else:
             extra_read += 1
-    platform_name = platform_of(chosen).name if chosen else None
-    return Prediction(platform=platform_name, calls=tuple(list(last_read.items()) + writes)), extra_read, extra_write
+    calls_out = (*last_read.items(), *writes)
+    return Prediction(platform=platform_of(chosen).name, calls=calls_out), extra_read, extra_write

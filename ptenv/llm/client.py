@@ -12,10 +12,13 @@ the LLM agents: settings, API keys, the on-disk response cache, and a plain text
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib
 import json
 import os
 import re
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,6 +107,35 @@ class ResponseCache:
         tmp.replace(folder / f"{key}.json")
 
 
+@functools.lru_cache(maxsize=4)
+def _tls_context(http_lib: str) -> ssl.SSLContext:
+    # what each SDK client would build for itself (certifi's CA bundle, or SSL_CERT_FILE / SSL_CERT_DIR),
+    # by the HTTP library the SDK is built on (httpx, or httpx2 for the newer SDKs)
+    context: ssl.SSLContext = importlib.import_module(http_lib).create_ssl_context()
+    return context
+
+
+def sdk_client(provider: str, asynchronous: bool = False, **kwargs: Any) -> Any:
+    """An ``openai`` or ``anthropic`` SDK client (sync or async) with the SDK's default HTTP client,
+    except that every client of the process shares one TLS context: building one reads the CA
+    bundle (~20 ms), and an evaluation makes a client per event loop plus one for its preflight."""
+    sdk: Any
+    if provider == "openai":
+        import openai as sdk
+
+        async_name, sync_name = "AsyncOpenAI", "OpenAI"
+    elif provider == "anthropic":
+        import anthropic as sdk
+
+        async_name, sync_name = "AsyncAnthropic", "Anthropic"
+    else:
+        raise ValueError(f"provider must be 'openai' or 'anthropic', got {provider!r}")
+    http_cls = sdk.DefaultAsyncHttpxClient if asynchronous else sdk.DefaultHttpxClient
+    http_lib = http_cls.__mro__[1].__module__.partition(".")[0]
+    client_cls = getattr(sdk, async_name if asynchronous else sync_name)
+    return client_cls(http_client=http_cls(verify=_tls_context(http_lib)), **kwargs)
+
+
 def complete(provider: str, config: LLMConfig, system: str, user: str, cache: ResponseCache, salt: Any = None) -> str:
     """One plain-text completion (no tools), cached. ``provider`` is ``openai`` or ``anthropic``."""
     if provider == "openai":
@@ -122,16 +154,12 @@ def complete(provider: str, config: LLMConfig, system: str, user: str, cache: Re
     if resp is None:
         kwargs: dict[str, Any] = {"base_url": config.base_url, "timeout": config.timeout, "max_retries": config.max_retries}
         try:
-            if provider == "openai":
-                import openai
-
-                client: Any = openai.OpenAI(api_key=api_key(config, "OPENAI_API_KEY"), **kwargs)
-                resp = client.chat.completions.create(**body).model_dump(mode="json")
-            else:
-                import anthropic
-
-                client = anthropic.Anthropic(api_key=api_key(config, "ANTHROPIC_API_KEY"), **kwargs)
-                resp = client.messages.create(**body).model_dump(mode="json")
+            key_env = "OPENAI_API_KEY" if provider == "openai" else "ANTHROPIC_API_KEY"
+            with sdk_client(provider, api_key=api_key(config, key_env), **kwargs) as client:
+                if provider == "openai":
+                    resp = client.chat.completions.create(**body).model_dump(mode="json")
+                else:
+                    resp = client.messages.create(**body).model_dump(mode="json")
         except Exception as exc:
             if type(exc).__module__.split(".")[0] in ("openai", "anthropic"):  # the SDK gave up (after its retries)
                 where = config.base_url or f"the {provider} API"

@@ -70,6 +70,11 @@ class GoldAnswer:
         return dict(self.calls)
 
     @cached_property
+    def param_keys(self) -> tuple[tuple[str, frozenset[str]], ...]:
+        """Each gold function with the set of its parameter names (a repeated function: its last)."""
+        return tuple((f, frozenset(params)) for f, params in self.by_function.items())
+
+    @cached_property
     def function_counts(self) -> dict[str, int]:
         """How many times each function is in the gold."""
         return _count(f for f, _ in self.calls)
@@ -103,7 +108,7 @@ class GoldAnswer:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Prediction:
     """A parsed answer. ``calls`` is None when the text could not be parsed (format failure)."""
 
@@ -112,7 +117,7 @@ class Prediction:
     positional: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class RecordScore:
     format: bool = False
     platforms: bool = False
@@ -194,11 +199,16 @@ def _score_strict(pred: Prediction, gold: GoldAnswer, s: RecordScore) -> None:
         pred_map[f] = a
         counts[f] = counts.get(f, 0) + 1
     s.format = True
-    s.platforms = (pred.platform or "").strip().lower() in gold.platform_names
-    s.tool_names = counts == gold.function_counts
-    if not s.platforms:
+    platforms = s.platforms = (pred.platform or "").strip().lower() in gold.platform_names
+    names = s.tool_names = counts == gold.function_counts
+    if not platforms:
         s.notes.append(f"platform {pred.platform!r} instead of {gold.platform!r}")
-    s.tool_param_names = s.tool_names and all(pred_map[f].keys() == params.keys() for f, params in gold_map.items())
+    if names:  # the same functions as the gold: are their parameters named alike?
+        for f, keys in gold.param_keys:
+            if pred_map[f].keys() != keys:
+                names = False
+                break
+    s.tool_param_names = names
     query, profile = gold.query_set, gold.profile_set
     if len(pred_map) == len(calls):
         # each function called once (the usual answer): every (function, argument) pair is judged
@@ -218,9 +228,9 @@ def _score_strict(pred: Prediction, gold: GoldAnswer, s: RecordScore) -> None:
                     else:
                         wrong.add((f, p))
         wrong_values = [f"{f}.{p}" for f, params in gold_map.items() for p in params if (f, p) in wrong] if wrong else []
-        s.tool_param_values = s.tool_param_names and not wrong_values
-        s.overall = s.tool_param_values and s.platforms
-        if s.platforms:  # argument accuracy is gated on the platform
+        values = s.tool_param_values = names and not wrong_values
+        s.overall = values and platforms
+        if platforms:  # argument accuracy is gated on the platform
             s.query_hits, s.profile_hits = query_hits, profile_hits
     else:
         wrong_values = _strict_repeated(calls, gold, pred_map, s)
