@@ -274,3 +274,29 @@ def test_workers_die_with_a_killed_evaluation(tmp_path: Path) -> None:
 def test_load_agent_names_a_class_not_any_callable() -> None:
     with pytest.raises(ValueError, match="not an agent class"):
         load_agent("os:system")
+
+
+def test_episodes_run_with_the_heap_frozen_and_it_is_thawed_after(tmp_path: Path) -> None:
+    import gc
+
+    from ptenv.agents.heuristic import HeuristicAgent
+
+    class Watching(HeuristicAgent):
+        seen: list[int] = []
+
+        def act(self, observation: str) -> str:
+            self.seen.append(gc.get_freeze_count())
+            return super().act(observation)
+
+    agent = Watching(seed=0)
+    assert gc.get_freeze_count() == 0
+    summary = evaluate("ptenv/PersonalTool-v0", agent, "test", None, episodes=3, progress=False)
+    assert summary["episodes"] == 6 and agent.seen and min(agent.seen) > 0  # the dataset left out of collections
+    assert gc.get_freeze_count() == 0  # and given back
+    gc.freeze()  # a heap someone else froze stays frozen
+    try:
+        frozen = gc.get_freeze_count()
+        evaluate("ptenv/PersonalTool-v0", agent, "test", None, episodes=1, progress=False)
+        assert gc.get_freeze_count() > frozen // 2  # not thawed (a few frozen objects may be freed)
+    finally:
+        gc.unfreeze()
