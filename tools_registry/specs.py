@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -181,10 +182,15 @@ class ScenarioSpec(_Frozen):
         raise KeyError(f"scenario {self.id!r} has no API {key!r}")
 
     def platform(self, pid: str) -> PlatformSpec:
-        for p in self.platforms:
-            if p.id == pid:
-                return p
-        raise KeyError(f"scenario {self.id!r} has no platform {pid!r}")
+        p = self._platform_by_id.get(pid)
+        if p is None:
+            raise KeyError(f"scenario {self.id!r} has no platform {pid!r}")
+        return p
+
+    @cached_property
+    def _platform_by_id(self) -> dict[str, PlatformSpec]:
+        # every episode's scoring names its platform: a look-up, not a scan
+        return {p.id: p for p in self.platforms}
 
 
 #: A query-template slot: ``{key}`` or ``{key:noun}``.

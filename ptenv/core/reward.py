@@ -60,13 +60,13 @@ def reward_terms(record: RecordScore) -> dict[str, float]:
     """The reward's terms, each in [0, 1], from a scored record. An argument term with nothing to
     get wrong is right iff the functions are."""
     q_total, p_total = record.query_total, record.profile_total
-    names = float(record.tool_names)
+    names = 1.0 if record.tool_names else 0.0
     return {
-        "platform": float(record.platforms),
+        "platform": 1.0 if record.platforms else 0.0,
         "tool_names": names,
         "query_args": min(1.0, record.query_hits / q_total) if q_total else names,
         "profile_args": min(1.0, record.profile_hits / p_total) if p_total else names,
-        "success": float(record.overall),
+        "success": 1.0 if record.overall else 0.0,
     }
 
 
@@ -99,20 +99,15 @@ class RewardModel:
     def score(self, record: RecordScore, step_penalties: dict[str, float], extra_read: int = 0, extra_write: int = 0) -> EpisodeScore:
         """The end of an episode: terms, every penalty, the terminal reward and the total."""
         terms = reward_terms(record)
-        extra_r, extra_w = extra_read * COSTS["extra_read"], extra_write * COSTS["extra_write"]
+        extra_r, extra_w = extra_read * _EXTRA_READ, extra_write * _EXTRA_WRITE
         penalties = {**step_penalties, "extra_read": extra_r, "extra_write": extra_w}
         if self.mode == "sparse":
             return EpisodeScore(record, terms, penalties, terms["success"], terms["success"])
-        w = REWARD_WEIGHTS  # written out: every episode ends here
-        terminal = (
-            (
-                w["platform"] * terms["platform"]
-                + w["tool_names"] * terms["tool_names"]
-                + w["query_args"] * terms["query_args"]
-                + w["profile_args"] * terms["profile_args"]
-                + w["success"] * terms["success"]
-            )
-            - extra_r
-            - extra_w
-        )
+        # the weighted sum in REWARD_WEIGHTS' order, written out: every episode ends here
+        platform, names, query, profile, success = terms.values()
+        terminal = (_W[0] * platform + _W[1] * names + _W[2] * query + _W[3] * profile + _W[4] * success) - extra_r - extra_w
         return EpisodeScore(record, terms, penalties, terminal, terminal - sum(step_penalties.values()))
+
+
+_W = tuple(REWARD_WEIGHTS.values())
+_EXTRA_READ, _EXTRA_WRITE = COSTS["extra_read"], COSTS["extra_write"]

@@ -55,8 +55,14 @@ def _names(values: Sequence[str] | None) -> tuple[str, ...] | None:
     return tuple(values) if values else None
 
 
-#: ``info["reward_terms"]``'s name of each penalty (formatted once).
-_PENALTY_KEYS = {k: f"penalty_{k}" for k in ("invalid", "questions", "lookups", "extra_read", "extra_write")}
+class _PenaltyKeys(dict[str, str]):
+    """``info["reward_terms"]``'s name of each penalty (formatted once)."""
+
+    def __missing__(self, key: str) -> str:
+        return f"penalty_{key}"
+
+
+_PENALTY_KEYS = _PenaltyKeys({k: f"penalty_{k}" for k in ("invalid", "questions", "lookups", "extra_read", "extra_write")})
 
 
 class BaseTaskEnv(gym.Env[str, str]):
@@ -200,7 +206,7 @@ class BaseTaskEnv(gym.Env[str, str]):
             "success": score.success,
             "reward_terms": {
                 **score.terms,
-                **{_PENALTY_KEYS.get(k) or f"penalty_{k}": v for k, v in score.penalties.items()},
+                **dict(zip(map(_PENALTY_KEYS.__getitem__, score.penalties), score.penalties.values(), strict=True)),
                 "total": score.total,
             },
             "metrics": score.record.as_dict(notes=self.debug),
