@@ -25,7 +25,7 @@ typecheck: linktree
 # pytest exits 5 when it collected no test: that is a failure here, never a pass. A test of an
 # optional extra (rl, verifiers) fails here when the extra is missing, rather than skipping.
 test:
-	PTENV_REQUIRE_EXTRAS=1 $(PY) -m pytest -n 2 tests; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+	PTENV_REQUIRE_EXTRAS=1 $(PY) -m pytest -n 2 --dist loadgroup tests; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 bench:
 	$(PY) benchmarks/run.py

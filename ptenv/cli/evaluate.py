@@ -45,6 +45,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         trials=args.trials,
         workers=args.workers,
         concurrency=args.concurrency,
+        backend=args.backend,
+        address=args.address,
         agent_kwargs=agent_kwargs,
         overwrite=args.overwrite,
         preflight=not args.no_preflight,
@@ -95,10 +97,26 @@ def add_commands(sub: Any) -> None:
     add_llm_options(p.add_argument_group("LLM agents (openai, anthropic, ptbench-text); keys come only from environment variables"))
     p.add_argument("--trials", type=between(1, 1000), default=1, help="runs per task, 1 to 1000; > 1 adds pass^k to the summary")
     p.add_argument(
-        "--workers", type=at_least(1), default=1, help="parallel processes, at most one per processor (results do not depend on it)"
+        "--workers",
+        type=at_least(1),
+        help="parallel processes, at most one per processor (default 1); with --backend ray, Ray actors "
+        "(default one per CPU of the cluster). Results do not depend on it",
     )
     p.add_argument(
-        "--concurrency", type=between(1, 1024), default=1, help="episodes in flight at once in one process, for async (LLM) agents"
+        "--concurrency",
+        type=between(1, 1024),
+        default=1,
+        help="episodes in flight at once in one process (in each Ray actor with --backend ray), for async (LLM) agents",
+    )
+    p.add_argument(
+        "--backend",
+        choices=["local", "ray"],
+        default="local",
+        help="where episodes run: this machine (default), or Ray actors (pip install 'ptenv[ray]'); results are written here either way",
+    )
+    p.add_argument(
+        "--address",
+        help="the Ray cluster to run on, e.g. 10.0.0.5:6379 (default: $RAY_ADDRESS, else a local Ray started for the run)",
     )
     p.add_argument("--seed", type=between(0, 2**63 - 1), default=0)
     p.add_argument("--out", help="directory for results.jsonl (resumable: rerun the same command to continue), run.json, summary.json")

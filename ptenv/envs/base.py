@@ -212,7 +212,7 @@ class BaseTaskEnv(gym.Env[str, str]):
             "metrics": score.record.as_dict(notes=self.debug),
         }
 
-    def render(self) -> str | None:
+    def render(self) -> Any:  # ansi text or None (Any: Gymnasium versions type render differently)
         if self.render_mode == "ansi":
             return self.observation_text() + "\n"
         return None

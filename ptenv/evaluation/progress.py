@@ -30,6 +30,13 @@ class Progress:
             self.bar.set_postfix_str(f"success {self.right / self.scored:.3f}" if self.scored else "", refresh=False)
             self.bar.update(1)
 
+    def say(self, message: str) -> None:
+        """A line above the bar (or on stderr without one)."""
+        if self.bar is not None:
+            self.bar.write(f"ptenv: {message}", file=sys.stderr)
+        else:
+            print(f"ptenv: {message}", file=sys.stderr)
+
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()

@@ -57,7 +57,7 @@ class CandidateActions(gym.ActionWrapper[str, Any, Any], gym.utils.RecordConstru
     def __init__(self, env: gym.Env[str, str]):
         gym.utils.RecordConstructorArgs.__init__(self)
         gym.ActionWrapper.__init__(self, env)
-        self._discrete = Discrete(K)  # typed as what it is (action_space is typed as any Space)
+        self._discrete: Discrete = Discrete(K)  # typed as what it is (action_space is typed as any Space)
         self.action_space = self._discrete
         self.builder = CandidateBuilder()
         self.candidates: list[Candidate] = []
@@ -160,9 +160,8 @@ class NumericEnv(gym.Env[np.ndarray, np.int64]):
         """The current candidates as booleans (sb3-contrib's MaskablePPO asks for this)."""
         return action_mask(self._env._cands.candidates).astype(bool)
 
-    def render(self) -> str | None:
-        out: str | None = self._env.render()  # type: ignore[assignment]
-        return out
+    def render(self) -> Any:  # ansi text or None (Any: Gymnasium versions type render differently)
+        return self._env.render()
 
     def close(self) -> None:
         self._env.close()
