@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 
 from ptenv.cli.main import main
-from ptenv.evaluation.bench import SECTIONS, Row, _table
+from ptenv.evaluation.bench import SECTIONS, _table
+from ptenv.evaluation.bench_rows import Row
 from ptenv.evaluation.bench_steps import BareTextEnv, make_bare
 
 

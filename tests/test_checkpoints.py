@@ -22,6 +22,7 @@ from conftest import need_extra
 
 import ptenv  # noqa: F401
 from ptenv.core.agent import load_agent
+from ptenv.rl.candidates import SIZE, K
 
 ENV = "ptenv/PersonalTool-Numeric-v0"
 MINI = {"dataset": "ptenv-v1-mini"}
@@ -265,3 +266,55 @@ def _not_checkpoints(tmp_path: Path) -> Iterator[tuple[Path, str]]:
 def test_a_zip_that_is_no_checkpoint_fails_with_one_clear_line(tmp_path: Path) -> None:
     for path, expected in _not_checkpoints(tmp_path):
         assert re.search(expected, _one_line_error(path, trust_checkpoint=True)), path
+
+
+# -- the policy MLP of ptenv train --agent rllib-ppo (ptenv-mlp, .npz) --------------------------
+def _mlp_state(hidden: list[int], seed: int = 0, actions: int | None = None) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    sizes = [SIZE, *hidden, actions or K]
+    state = {}
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):  # torch's Sequential numbering
+        state[f"{2 * i}.weight"] = rng.normal(size=(n_out, n_in)).astype(np.float32)
+        state[f"{2 * i}.bias"] = rng.normal(size=(n_out,)).astype(np.float32)
+    return state
+
+
+def test_a_policy_mlp_checkpoint_is_read_without_pickle_and_acts_on_the_text_env(tmp_path: Path) -> None:
+    from ptenv.rl.rllib import save_mlp
+
+    path = tmp_path / "checkpoint.npz"
+    save_mlp(path, _mlp_state([16, 8]), [16, 8], {"trainer": "test"})
+    with zipfile.ZipFile(path) as archive:  # arrays only, each readable without pickle
+        assert sorted(archive.namelist()) == ["W0.npy", "W1.npy", "W2.npy", "b0.npy", "b1.npy", "b2.npy", "header.npy"]
+    agent: Any = load_agent(str(path))
+    assert type(agent).__name__ == "MLPPolicyAgent" and len(agent.layers) == 3
+    torch = need_extra("torch", "rl")  # the layout is torch's: the same weights give the same logits
+    net = torch.nn.Sequential(torch.nn.Linear(SIZE, 16), torch.nn.Tanh(), torch.nn.Linear(16, 8), torch.nn.Tanh(), torch.nn.Linear(8, K))
+    net.load_state_dict({k: torch.from_numpy(v) for k, v in _mlp_state([16, 8]).items()})
+    x = np.random.default_rng(1).random(SIZE).astype(np.float32)
+    np.testing.assert_allclose(agent.logits(x), net(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-5)
+    env = gym.make("ptenv/PersonalTool-v0", split="test", visibility="history", max_steps=6)
+    obs, _ = env.reset(seed=0)
+    agent.reset(seed=0)
+    for _ in range(6):  # an untrained policy: its actions are candidates, right or wrong, never a crash
+        obs, _, terminated, truncated, info = env.step(agent.act(obs))
+        if terminated or truncated:
+            break
+    assert terminated or truncated
+
+
+@pytest.mark.parametrize(
+    "hidden, actions, message",
+    [([16], 5, "the last layer gives 5 logits"), ([], None, "layer 0")],
+)
+def test_a_policy_mlp_checkpoint_of_the_wrong_shape_is_one_clear_line(
+    tmp_path: Path, hidden: list[int], actions: int | None, message: str
+) -> None:
+    from ptenv.rl.rllib import save_mlp
+
+    state = _mlp_state(hidden, actions=actions)
+    if not hidden:  # a first layer that does not take the features
+        state["0.weight"] = state["0.weight"][:, :-1]
+    save_mlp(tmp_path / "bad.npz", state, hidden, {})
+    with pytest.raises(ValueError, match=message):
+        load_agent(str(tmp_path / "bad.npz"))

@@ -12,15 +12,24 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ptenv.rl.train import train_bandit, train_ppo
 
     env_kwargs: dict[str, Any] = {"dataset": args.dataset, **env_args(args)}
+    if args.env_runners is not None and args.agent != "rllib-ppo":
+        raise ValueError("--env-runners is RLlib's: it needs --agent rllib-ppo")
+    if args.address is not None and args.agent != "rllib-ppo":
+        raise ValueError("--address is the Ray cluster's: it needs --agent rllib-ppo")
     check_env(args.env, env_kwargs, text=False)
     out = output_dir(args.out)
-    trainer = train_bandit if args.agent == "bandit" else train_ppo
-    rows = trainer(args.env, args.steps, out, seed=args.seed, split=args.split, env_kwargs=env_kwargs, progress=not args.quiet)
+    common: dict[str, Any] = {"seed": args.seed, "split": args.split, "env_kwargs": env_kwargs, "progress": not args.quiet}
+    if args.agent == "rllib-ppo":
+        from ptenv.rl.rllib import train_rllib_ppo
+
+        rows = train_rllib_ppo(args.env, args.steps, out, env_runners=args.env_runners or 1, address=args.address, **common)
+    else:
+        rows = (train_bandit if args.agent == "bandit" else train_ppo)(args.env, args.steps, out, **common)
     last = rows[-1] if rows else {}
     print(
         f"trained {last.get('steps', 0)} steps; last block: reward {last.get('reward', 0):.3f}, platform {last.get('platform', 0):.3f}, profile {last.get('profile_args', 0):.3f}"
     )
-    ckpt = f"{args.out}/checkpoint.{'npz' if args.agent == 'bandit' else 'zip'}"
+    ckpt = f"{args.out}/checkpoint.{'zip' if args.agent == 'ppo' else 'npz'}"
     print(f"wrote {ckpt}, curve.csv, curve.png; evaluate: ptenv eval --agent {ckpt}")
     return 0
 
@@ -46,9 +55,18 @@ def add_commands(sub: Any) -> None:
     from ptenv.scenarios.dataset import DATASETS, DEFAULT_DATASET
     from ptenv.tools_registry.registry import SCENARIOS
 
-    p = sub.add_parser("train", help="train the candidate bandit on a numeric id; saves a checkpoint and learning curves")
+    p = sub.add_parser("train", help="train a learner on a numeric id (bandit, PPO, RLlib PPO); saves a checkpoint and learning curves")
     p.add_argument("--env", default="ptenv/PersonalTool-Numeric-v0")
-    p.add_argument("--agent", default="bandit", choices=["bandit", "ppo"], help="bandit (numpy) or ppo (MaskablePPO, the rl extra)")
+    p.add_argument(
+        "--agent",
+        default="bandit",
+        choices=["bandit", "ppo", "rllib-ppo"],
+        help="bandit (numpy), ppo (MaskablePPO, the rl extra) or rllib-ppo (RLlib's PPO with an action mask, the rllib extra)",
+    )
+    p.add_argument(
+        "--env-runners", type=between(1, 1024), help="rllib-ppo: sampling processes (default 1), each needs a CPU of the Ray cluster"
+    )
+    p.add_argument("--address", help="rllib-ppo: a Ray cluster to train on (default: $RAY_ADDRESS, else a local Ray started for the run)")
     p.add_argument("--steps", type=between(1, 100_000_000), default=20_000, help="environment steps to train for")
     p.add_argument("--split", default="train")
     p.add_argument("--dataset", default=DEFAULT_DATASET, choices=sorted(DATASETS))

@@ -11,6 +11,7 @@ import importlib
 import inspect
 import os
 import sys
+import zipfile
 from typing import Any, Protocol, runtime_checkable
 
 
@@ -48,6 +49,7 @@ AGENTS: dict[str, str] = {
     "ptbench-text": "ptenv.agents.ptbench_text:PTBenchTextAgent",
     "bandit": "ptenv.agents.bandit:CandidateBandit",
     "ppo": "ptenv.agents.ppo_agent:PPOAgent",
+    "mlp-policy": "ptenv.agents.mlp_policy:MLPPolicyAgent",
     # TEST-ONLY PRIVILEGE: reads the gold through ptenv.testing.gold (validity ceiling, never a baseline)
     "oracle": "ptenv.testing.oracle:OracleAgent",
 }
@@ -70,15 +72,24 @@ def _import(module: str) -> Any:
             raise ModuleNotFoundError(f"no module named {module!r} in the current folder or the installed packages") from None
 
 
+def _npz_agent(path: str) -> str:
+    """Which agent reads an ``.npz`` checkpoint: a policy MLP's has a header, a bandit's does not."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "mlp-policy" if "header.npy" in archive.namelist() else "bandit"
+    except (OSError, zipfile.BadZipFile):
+        return "bandit"  # its loader says what is wrong with the file
+
+
 def load_agent(spec: str, *, trust_checkpoint: bool = False, **kwargs: Any) -> Agent | AsyncAgent:
     """An agent from a built-in name or ``module:Class``, or a checkpoint path of ``ptenv train``.
 
     ``trust_checkpoint`` only concerns PPO ``.zip`` checkpoints: one in stable-baselines3's own
     format unpickles objects from the file, so it can run arbitrary code, and is refused unless
     the caller trusts the file. It is never passed to an agent's constructor."""
-    if spec.endswith((".npz", ".zip")):  # a checkpoint of ``ptenv train`` (bandit .npz, PPO .zip)
+    if spec.endswith((".npz", ".zip")):  # a checkpoint of ``ptenv train`` (bandit or policy MLP .npz, PPO .zip)
         ppo = spec.endswith(".zip")
-        module, _, cls = AGENTS["ppo" if ppo else "bandit"].partition(":")
+        module, _, cls = AGENTS["ppo" if ppo else _npz_agent(spec)].partition(":")
         loader = getattr(importlib.import_module(module), cls).load
         options = {k: v for k, v in kwargs.items() if k == "seed"}
         if ppo:  # the bandit's .npz is read with numpy's allow_pickle=False: there is nothing to trust

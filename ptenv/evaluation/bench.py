@@ -9,7 +9,8 @@ Sections: ``startup`` (fresh processes, warm dataset cache: ``import``, ``gym.ma
 episode and at steps 100-200, finishing step with its scoring; ratios to a bare Gymnasium text
 env whose step only ``json.loads`` its action, in interleaved rounds), ``numeric`` (the numeric id
 against the text id it wraps, same actions), ``vector`` (``gym.make_vec`` async), ``memory``,
-``llm`` (``--concurrency 16`` against a loopback server answering in 50 ms). Figures are medians;
+``llm`` (``--concurrency 16`` against a loopback server answering in 50 ms), ``ray`` (only when
+named: ``--backend ray`` scaling and overhead, :mod:`ptenv.evaluation.bench_ray`). Figures are medians;
 budgets are the ratios (or, for start-up, seconds) the project holds. A loaded machine (load
 average above its processor count) is said before and after: its figures are not comparable.
 Figures are never asserted in tests: the test machine is shared and noisy.
@@ -24,42 +25,14 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
-SECTIONS: tuple[str, ...] = ("startup", "steps", "numeric", "vector", "memory", "llm")
+from ptenv.evaluation.bench_rows import SERVER, Row
 
-
-@dataclass(frozen=True)
-class Row:
-    section: str
-    name: str
-    value: float
-    unit: str
-    #: The figure over its floor (``None``: no floor); ``floor`` names it.
-    ratio: float | None = None
-    floor: str | None = None
-    #: (limit, at_most, on_ratio): the budget, if the row has one.
-    budget: tuple[float, bool, bool] | None = None
-
-    @property
-    def ok(self) -> bool | None:
-        if self.budget is None:
-            return None
-        limit, at_most, on_ratio = self.budget
-        x = self.ratio if on_ratio else self.value
-        return None if x is None else (x <= limit if at_most else x >= limit)
-
-
-#: A loopback LLM server in its own process (as a real server would be: no shared GIL), 50 ms a
-#: reply counted from each request's arrival.
-SERVER = (
-    # a short GIL switch interval: a reply thread waking from its wait is not held up to 5 ms by
-    # another thread parsing a body (that delay belongs to this harness, not to the client measured)
-    "import sys, time\nsys.setswitchinterval(0.0002)\nfrom ptenv.testing.loopback import LoopbackLLM, Text\n"
-    "srv = LoopbackLLM(latency=0.05).start()\nsrv.handler = lambda provider, body: Text('X:[f(a=1)]')\n"
-    "print(srv.openai_base_url, flush=True)\ntime.sleep(900)\n"
-)
+SECTIONS: tuple[str, ...] = ("startup", "steps", "numeric", "vector", "memory", "llm", "ray")
+#: Run when no section is named: all but ``ray`` (it needs the ray extra and starts a Ray).
+DEFAULT_SECTIONS: tuple[str, ...] = SECTIONS[:-1]
 
 
 # -- start-up: fresh processes --------------------------------------------------------------------
@@ -236,6 +209,12 @@ def _sdk_alone(base_url: str, requests: int = 640) -> float:
 
 
 # -- the command -----------------------------------------------------------------------------------
+def _ray() -> list[Row]:
+    from ptenv.evaluation.bench_ray import ray_rows
+
+    return ray_rows()
+
+
 def _load() -> tuple[float, int]:
     return os.getloadavg()[0], os.cpu_count() or 1
 
@@ -248,6 +227,7 @@ def measure(sections: tuple[str, ...], repeats: int, rounds: int, say: Any = Non
         "vector": vector,
         "memory": memory,
         "llm": llm,
+        "ray": _ray,
     }
     rows: list[Row] = []
     for i, name in enumerate(sections):
@@ -339,7 +319,10 @@ def _sections(text: str) -> tuple[str, ...]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the rows (figures, ratios, budgets) as JSON")
     parser.add_argument(
-        "--only", type=_sections, default=SECTIONS, help=f"comma-separated sections, of {', '.join(SECTIONS)} (default: all)"
+        "--only",
+        type=_sections,
+        default=DEFAULT_SECTIONS,
+        help=f"comma-separated sections, of {', '.join(SECTIONS)} (default: all but ray, which needs the ray extra)",
     )
     parser.add_argument(
         "--repeats", type=_count(1, 100), default=5, help="fresh-process runs of each start-up figure, 1 to 100 (default 5)"

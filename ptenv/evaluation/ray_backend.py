@@ -14,6 +14,7 @@ scheduler places the actors; there is no scheduler of ours.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections import deque
@@ -90,7 +91,7 @@ def run_on_ray(
     started = False
     if not ray.is_initialized():
         address = address or os.environ.get("RAY_ADDRESS") or None
-        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": "ERROR"}
+        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR}
         if address is None:
             kwargs["object_store_memory"] = _LOCAL_OBJECT_STORE
         try:
