@@ -17,6 +17,9 @@ from ptenv.llm.client import sdk_client
 
 from .llm_common import ConversationAgent, result_texts, shared_async_client
 
+#: ``--tool-choice`` in Anthropic's words.
+_TOOL_CHOICE = {"auto": "auto", "required": "any", "none": "none"}
+
 
 class AnthropicAgent(ConversationAgent):
     name = "anthropic"
@@ -52,6 +55,7 @@ class AnthropicAgent(ConversationAgent):
         }
         if self._ctx.tools:
             body["tools"] = [{"name": t["name"], "description": t["description"], "input_schema": t["parameters"]} for t in self._ctx.tools]
+            body["tool_choice"] = {"type": _TOOL_CHOICE[self.config.tool_choice]}
         return body
 
     def _reply(self, resp: dict[str, Any]) -> str | None:

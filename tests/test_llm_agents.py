@@ -20,6 +20,7 @@ import pytest
 
 from ptenv.evaluation import evaluate
 from ptenv.scenarios import Task, load_dataset
+from ptenv.testing.dialects import DIALECTS
 from ptenv.testing.loopback import Error, LoopbackLLM, Text, Timeout, ToolCalls
 
 MINI = "ptenv-v1-mini"
@@ -93,16 +94,32 @@ def test_native_tool_calling_agents_complete_evaluations(agent: str, visibility:
     _assert_conversations_valid(agent, srv)
 
 
+@pytest.mark.parametrize("dialect", [d for d in DIALECTS if d != "openai"])
+@pytest.mark.parametrize("visibility", ["profile", "hidden"])
+def test_the_openai_agent_completes_conversations_with_local_servers(dialect: str, visibility: str, tmp_path: Path) -> None:
+    """llama.cpp's rules (content a string or absent, tools shown only with tool_choice, ids
+    reused), Ollama's shapes (no ids, arguments as objects), calls written in the text."""
+    with LoopbackLLM(dialect=dialect, handler=oracle_model) as server:
+        s = _run("openai", server, tmp_path, visibility)
+        assert s["errored"] == 0 and s["metrics"]["overall"] == 1.0, s
+        assert all(body.get("tool_choice") == "auto" for _, _, _, body in server.requests if "tools" in body)
+        _assert_conversations_valid("openai", server)
+
+
 def _assert_conversations_valid(agent: str, srv: LoopbackLLM) -> None:
     for provider, _path, _headers, body in srv.requests:
         msgs = body["messages"]
         if agent == "openai":
             assert provider == "openai" and msgs[0]["role"] == "system"
             open_ids: list[str] = []
+            used: set[str] = set()
             for m in msgs:
                 if m["role"] == "assistant":
                     assert not open_ids, "a tool call was not answered before the next turn"
+                    assert isinstance(m.get("content", ""), str), "content must be a string or absent"
                     open_ids = [c["id"] for c in m.get("tool_calls") or []]
+                    assert all(isinstance(i, str) and i for i in open_ids) and not used & set(open_ids), "ids must be unique"
+                    used |= set(open_ids)
                 elif m["role"] == "tool":
                     open_ids.remove(m["tool_call_id"])
             assert not open_ids, "a request was sent with unanswered tool calls"

@@ -272,3 +272,37 @@ def test_close_is_prompt_even_with_a_sleeping_reply() -> None:
     srv.close()
     # the sleeping reply was woken: the serving thread ended (no duration asserted)
     assert srv._thread is not None and not srv._thread.is_alive()
+
+
+def test_dialects_of_local_servers_enforce_and_shape_what_they_should() -> None:
+    """What the agents' dialect tests rely on: each dialect really differs from OpenAI's rules."""
+    tools = [{"type": "function", "function": {"name": "search", "description": "d", "parameters": {"type": "object"}}}]
+    user = [{"role": "user", "content": "hi"}]
+    call = ToolCalls([("search", {"q": "x"}), ("search", {"q": "y"})])
+    with LoopbackLLM(dialect="llamacpp") as srv:
+        client = openai.OpenAI(api_key="sk-test", base_url=srv.openai_base_url, max_retries=0)
+        null_turn = [*user, {"role": "assistant", "content": None, "tool_calls": []}]
+        with pytest.raises(openai.InternalServerError, match="ChatCompletionRequestAssistantMessage"):
+            client.chat.completions.create(model="m", messages=null_turn)  # type: ignore[arg-type]
+        srv.script("openai", [call, call])
+        hidden = client.chat.completions.create(model="m", messages=user, tools=tools)  # type: ignore[arg-type]
+        assert not hidden.choices[0].message.tool_calls  # no tool_choice: the model never saw the tools
+        shown = client.chat.completions.create(model="m", messages=user, tools=tools, tool_choice="auto")  # type: ignore[arg-type]
+        assert [c.id for c in shown.choices[0].message.tool_calls or []] == ["call_0", "call_1"]
+    with LoopbackLLM(dialect="ollama") as srv:
+        srv.script("openai", [call])
+        raw = _post_json(f"{srv.openai_base_url}/chat/completions", {"model": "m", "messages": user, "tools": tools})
+        calls = raw["choices"][0]["message"]["tool_calls"]
+        assert all("id" not in c and c["function"]["arguments"] == {"q": q} for c, q in zip(calls, "xy", strict=True))
+    with LoopbackLLM(dialect="textcalls") as srv:
+        srv.script("openai", [call])
+        msg = _post_json(f"{srv.openai_base_url}/chat/completions", {"model": "m", "messages": user})["choices"][0]["message"]
+        assert not msg.get("tool_calls") and msg["content"].count("<tool_call>") == 2
+    with pytest.raises(ValueError, match="dialect must be one of"):
+        LoopbackLLM(dialect="vllm-ish")
+
+
+def _post_json(url: str, body: dict[str, Any]) -> Any:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read())

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+TOOL_CHOICES: tuple[str, ...] = ("auto", "required", "none")
+
 
 @dataclass
 class LLMConfig:
@@ -38,6 +40,12 @@ class LLMConfig:
     cache_dir: str | None = ".ptenv-cache/llm"
     #: Local repair attempts when every tool call of a reply is malformed.
     max_local_retries: int = 3
+    #: ``tool_choice`` sent with the tools: ``auto``, ``required`` (Anthropic: ``any``) or ``none``.
+    tool_choice: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.tool_choice not in TOOL_CHOICES:
+            raise ValueError(f"tool_choice must be one of {', '.join(TOOL_CHOICES)}, got {self.tool_choice!r}")
 
 
 #: Secret-shaped text: provider keys (``sk-...``, ``sk-ant-...``), bearer tokens, ``api_key=...``.

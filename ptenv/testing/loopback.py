@@ -48,7 +48,8 @@ Usage::
 parsing and bookkeeping do not add to it); ``srv.in_flight_peak`` is the highest number of requests
 handled at once; ``srv.errors`` lists exceptions raised by ``srv.handler`` (answered as 500 with
 ``x-should-retry: false``).  With neither a queued reply nor a handler (or a handler returning None) the
-reply is ``Text("done")``.
+reply is ``Text("done")``.  ``LoopbackLLM(dialect="llamacpp" | "ollama" | "textcalls")`` follows the rules
+of a local OpenAI-compatible server instead of OpenAI's (:mod:`ptenv.testing.dialects`).
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from ptenv.testing.dialects import check_dialect, check_request, seen_reply, shape_completion
 from ptenv.testing.wire import (
     ANTHROPIC_PATHS,
     MODELS_PATHS,
@@ -85,6 +87,7 @@ from ptenv.testing.wire import (
     openai_completion,
     output_tokens,
     provider_of,
+    read_body,
 )
 
 __all__ = [
@@ -172,8 +175,17 @@ class LoopbackLLM:
     """The loopback server. ``with LoopbackLLM() as srv:`` starts it on a daemon thread; ``close()`` stops it."""
 
     def __init__(
-        self, *, latency: float = 0.0, handler: Handler | None = None, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None
+        self,
+        *,
+        latency: float = 0.0,
+        handler: Handler | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str | None = None,
+        dialect: str = "openai",
     ) -> None:
+        #: Whose rules the OpenAI endpoint follows (:mod:`ptenv.testing.dialects`).
+        self.dialect = check_dialect(dialect)
         self.latency: float = latency
         self.handler: Handler | None = handler
         #: When set, a request without this key (OpenAI: ``Authorization: Bearer``; Anthropic:
@@ -330,7 +342,7 @@ class LoopbackLLM:
         headers = {k.lower(): v for k, v in req.headers.items()}
         if path in MODELS_PATHS and "anthropic-version" in headers:  # one path, both providers
             provider = "anthropic"
-        raw, body, problem = self._read_body(req)
+        raw, body, problem = read_body(req)
         if self.api_key is not None and self.api_key not in (
             headers.get("x-api-key"),
             headers.get("authorization", "").removeprefix("Bearer "),
@@ -348,9 +360,11 @@ class LoopbackLLM:
             problem = Error(404, f"no such endpoint: {req.command} {path}")
         if problem is None and body.get("stream"):
             problem = Error(400, "streaming is not supported by the loopback server")
+        if problem is None:
+            problem = check_request(self.dialect, provider, body)
         with self._lock:
             self.requests.append(Request(provider, req.path, headers, body))
-        reply = problem if problem is not None else self._next_reply(provider, body)
+        reply = problem if problem is not None else seen_reply(self.dialect, body, self._next_reply(provider, body))
         n = self._next_id()
         request_id = f"req_loopback{n:08d}"
 
@@ -370,31 +384,5 @@ class LoopbackLLM:
         if provider == "anthropic":
             answer = anthropic_message(reply, model, n, usage_in, usage_out)
         else:
-            answer = openai_completion(reply, model, n, usage_in, usage_out)
+            answer = shape_completion(self.dialect, openai_completion(reply, model, n, usage_in, usage_out))
         req.send_json(200, answer, id_header)
-
-    @staticmethod
-    def _read_body(req: _RequestHandler) -> tuple[bytes, dict[str, Any], Error | None]:
-        length_header = req.headers.get("Content-Length")
-        if length_header is None:
-            if req.command == "POST":
-                req.close_connection = True  # the body (if any) was not read: do not reuse the connection
-                return b"", {}, Error(400, "a JSON request body with Content-Length is required")
-            return b"", {}, None
-        try:
-            length = int(length_header)
-            if length < 0:
-                raise ValueError(length_header)
-        except ValueError:
-            req.close_connection = True
-            return b"", {}, Error(400, f"bad Content-Length: {length_header!r}")
-        raw = req.rfile.read(length) if length else b""
-        if req.command != "POST":
-            return raw, {}, None
-        try:
-            body = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            return raw, {"_invalid_body": raw[:2000].decode("utf-8", "replace")}, Error(400, f"the request body is not valid JSON: {exc}")
-        if not isinstance(body, dict):
-            return raw, {"_invalid_body": body}, Error(400, "the request body must be a JSON object")
-        return raw, body, None

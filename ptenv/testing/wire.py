@@ -233,3 +233,30 @@ def model_listing(provider: str) -> dict[str, Any]:
         model = {"type": "model", "id": "loopback", "display_name": "loopback", "created_at": "2026-01-01T00:00:00Z"}
         return {"data": [model], "has_more": False, "first_id": "loopback", "last_id": "loopback"}
     return {"object": "list", "data": [{"id": "loopback", "object": "model", "created": 0, "owned_by": "ptenv"}]}
+
+
+def read_body(req: Any) -> tuple[bytes, dict[str, Any], Error | None]:
+    """A request's raw body, its JSON object, and the error to answer when it is not one."""
+    length_header = req.headers.get("Content-Length")
+    if length_header is None:
+        if req.command == "POST":
+            req.close_connection = True  # the body (if any) was not read: do not reuse the connection
+            return b"", {}, Error(400, "a JSON request body with Content-Length is required")
+        return b"", {}, None
+    try:
+        length = int(length_header)
+        if length < 0:
+            raise ValueError(length_header)
+    except ValueError:
+        req.close_connection = True
+        return b"", {}, Error(400, f"bad Content-Length: {length_header!r}")
+    raw = req.rfile.read(length) if length else b""
+    if req.command != "POST":
+        return raw, {}, None
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        return raw, {"_invalid_body": raw[:2000].decode("utf-8", "replace")}, Error(400, f"the request body is not valid JSON: {exc}")
+    if not isinstance(body, dict):
+        return raw, {"_invalid_body": body}, Error(400, "the request body must be a JSON object")
+    return raw, body, None
