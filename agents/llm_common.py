@@ -22,6 +22,8 @@ class Usage:
     cache_hits: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    #: The largest prompt of one request (the server's count): what the model's context must hold.
+    max_input_tokens: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -29,6 +31,7 @@ class Usage:
             "cache_hits": self.cache_hits,
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
+            "max_input_tokens": self.max_input_tokens,
         }
 
 
@@ -105,7 +108,9 @@ class ConversationAgent:
         self.usage.requests += 1
         self.usage.cache_hits += hit
         u = resp.get("usage") or {}
-        self.usage.input_tokens += int(u.get(self.usage_keys[0]) or 0)
+        prompt = int(u.get(self.usage_keys[0]) or 0)
+        self.usage.input_tokens += prompt
+        self.usage.max_input_tokens = max(self.usage.max_input_tokens, prompt)
         self.usage.output_tokens += int(u.get(self.usage_keys[1]) or 0)
 
     # -- the Agent protocol (sync and async) ------------------------------------------------

@@ -91,6 +91,8 @@ def test_native_tool_calling_agents_complete_evaluations(agent: str, visibility:
     s = _run(agent, srv, tmp_path, visibility)
     assert s["errored"] == 0 and s["metrics"]["overall"] == 1.0, s
     assert s["usage"]["requests"] > 12 and s["usage"]["input_tokens"] > 0
+    u = s["usage"]  # the largest prompt of a request: at least the mean, at most the total
+    assert u["input_tokens"] / u["requests"] <= u["max_input_tokens"] < u["input_tokens"]
     _assert_conversations_valid(agent, srv)
 
 

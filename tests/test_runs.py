@@ -300,3 +300,31 @@ def test_episodes_run_with_the_heap_frozen_and_it_is_thawed_after(tmp_path: Path
         assert gc.get_freeze_count() > frozen // 2  # not thawed (a few frozen objects may be freed)
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.parametrize("mode", [[], ["--workers", "2"], ["--concurrency", "4"]], ids=["sequential", "workers", "concurrency"])
+def test_ctrl_c_stops_cleanly_keeps_finished_episodes_and_says_how_to_resume(mode: list[str], tmp_path: Path) -> None:
+    srv = LoopbackLLM(latency=0.1).start()
+    srv.handler = lambda provider, body: "X:[f(a=1)]"
+    out = tmp_path / "run"
+    argv = [sys.executable, "-m", "ptenv", "eval", "--env", "ptenv/PTBench-v0", "--agent", "ptbench-text", "--model", "m"]
+    argv += ["--base-url", srv.openai_base_url, "--split", "test", "--episodes", "30", "--out", str(out), "--no-cache", *mode]
+    env = {**os.environ, "OPENAI_API_KEY": "sk-test"}
+    try:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+        results = out / "results.jsonl"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (results.exists() and len(results.read_text().splitlines()) >= 3):
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole process group
+        _, err = proc.communicate(timeout=120)
+        kept = len(results.read_text().splitlines())
+        assert proc.returncode == 130 and "Traceback" not in err, err
+        assert f"interrupted: {kept} of 60 episodes are kept in {results}; run the same command again to resume" in err
+        assert 3 <= kept < 60
+        again = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+        assert again.returncode == 0, again.stderr
+        keys = [(r["split"], r["key"], r["trial"]) for r in map(json.loads, results.read_text().splitlines())]
+        assert len(keys) == 60 == len(set(keys))
+    finally:
+        srv.close()

@@ -52,8 +52,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         print(f"ptenv: error: {scrub(_user_error(exc))}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("ptenv: interrupted (a rerun of the same command resumes an eval with --out)", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        from ptenv.evaluation.runner import EvaluationInterrupted
+
+        what = str(exc) if isinstance(exc, EvaluationInterrupted) else "interrupted"
+        print(f"ptenv: {what}", file=sys.stderr)
         return 130
     except Exception:  # our bug: the traceback, and where to send it
         print(scrub(traceback.format_exc()), file=sys.stderr, end="")

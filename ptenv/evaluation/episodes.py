@@ -238,6 +238,8 @@ def _die_with_parent() -> None:
 def _init_worker(spec: EvalSpec) -> None:
     global _WORKER
     _die_with_parent()
+    # Ctrl-C reaches the whole process group: the evaluation decides what to do, not each worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER = _Runner(spec)
 
 

@@ -135,7 +135,8 @@ def summarize(records: list[dict[str, Any]], agent_name: str = "agent", trials: 
             summary["first_traceback"] = errored[0]["traceback"]
     usages = [r["usage"] for r in records if r.get("usage")]
     if usages:
-        summary["usage"] = {k: sum(u[k] for u in usages) for k in usages[0]}
+        # totals, except the largest prompt, which is the largest of any episode
+        summary["usage"] = {k: (max if k.startswith("max_") else sum)(u.get(k, 0) for u in usages) for k in usages[0]}
     if trials > 1:
         summary["pass_k"] = pass_hat_k(records, trials)
     if len(by_position) > 1:
@@ -181,7 +182,11 @@ def format_summary(summary: dict[str, Any]) -> str:
         + ")"
     )
     if "usage" in summary:
-        lines.append("usage: " + ", ".join(f"{k} {v}" for k, v in summary["usage"].items()))
+        u = summary["usage"]
+        line = "usage: " + ", ".join(f"{k} {v}" for k, v in u.items())
+        if u.get("requests"):
+            line += f"; prompt tokens per request: mean {u.get('input_tokens', 0) / u['requests']:,.0f}, largest {u.get('max_input_tokens', 0):,}"
+        lines.append(line)
     if "pass_k" in summary:
         lines.append("pass^k: " + ", ".join(f"{k} {v:.3f}" for k, v in summary["pass_k"].items()) + "  (errored trials count as failures)")
     if summary["errored"]:

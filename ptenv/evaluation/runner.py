@@ -148,6 +148,8 @@ def evaluate(
             else:
                 with _frozen_heap():
                     _run(spec, agent, todo, workers or 1, concurrency, finish)
+        except KeyboardInterrupt:
+            raise EvaluationInterrupted(len(records), len(plan), out_dir) from None
         finally:
             bar.close()
         agent_name = label or (agent if isinstance(agent, str) else getattr(agent, "name", "agent"))
@@ -173,10 +175,34 @@ def _run(spec: EvalSpec, agent: Agent | str, todo: list[PlanItem], workers: int,
         ctx = get_context("fork") if sys.platform != "win32" else get_context("spawn")
         size = max(1, min(64, len(todo) // (workers * 8) or 1))
         chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(spec,)) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(spec,))
+        try:
             for fut in as_completed([pool.submit(_run_chunk, c) for c in chunks]):
                 for rec in fut.result():
                     finish(rec)
+        except KeyboardInterrupt:
+            # stop now: the chunks running are lost (a rerun runs them), not waited for; the
+            # executor keeps its processes in a private attribute, the only handle on them
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                proc.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
+
+
+class EvaluationInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`evaluate`: the episodes finished so far are kept (in ``out_dir``'s
+    ``results.jsonl`` when there is one), and a rerun of the same call resumes from them."""
+
+    def __init__(self, done: int, total: int, out_dir: Path | None):
+        super().__init__(done, total, out_dir)
+        self.done, self.total, self.out_dir = done, total, out_dir
+
+    def __str__(self) -> str:
+        if self.out_dir is None:
+            return f"interrupted after {self.done} of {self.total} episodes (nothing was kept: run with --out DIR to resume later)"
+        kept = self.out_dir / "results.jsonl"
+        return f"interrupted: {self.done} of {self.total} episodes are kept in {kept}; run the same command again to resume"
 
 
 @contextmanager
