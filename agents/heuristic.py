@@ -36,6 +36,7 @@ class HeuristicAgent:
         self._req = Request(scenario=None, query="")
         self._chosen = ""
         self._state = "idle"
+        self._platform_first = False
 
     def reset(self, seed: int | None = None) -> None:
         if seed is not None:
@@ -58,6 +59,7 @@ class HeuristicAgent:
     def _start(self, obs: dict[str, Any]) -> None:
         self._req = req = read_request(obs)
         self._pending = []
+        self._platform_first = obs.get("tool_view") == "platform_first"
         if req.scenario is None or req.template is None:  # not a request this reader knows: finish
             self._state = "done"
             return
@@ -133,7 +135,11 @@ class HeuristicAgent:
         platform = self._chosen = self._platform()
         fixed = dict(tpl.chain.first_args) if tpl.chain else {}
         args = self._args(tpl.first, fixed)
-        self._pending.append(call_text(platform, tpl.first, args))
+        call = call_text(platform, tpl.first, args)
+        if self._platform_first:  # the platform first, then its tool, in one action
+            choose = {"name": "choose_platform", "arguments": {"platform": platform}}
+            call = json.dumps([choose, json.loads(call)])
+        self._pending.append(call)
         self._state = "waiting_first" if tpl.then is not None else "done"
 
     def _issue_then(self, first_result: dict[str, Any]) -> None:

@@ -173,12 +173,24 @@ class ConversationAgent:
             if obs.get("feedback"):
                 self._memory.append(str(obs["feedback"]))
             tools = obs.get("tools") or (self._ctx.tools if self._ctx else [])
+            if obs.get("tool_view") == "platform_first":  # a new request: no platform chosen yet
+                tools = [t for t in tools if "__" not in t["name"]]
             self._ctx = TaskContext(system=system_prompt(obs, self._memory), query=str(obs["query"]), tools=tools)
             self._start()
         elif kind in ("tool_results", "error"):
+            self._take_platform_tools(obs)
             self._results(obs)
         elif kind == "ptbench":
             raise ValueError(f"{type(self).__name__} speaks native tool calling; use the ptbench-text agent for PTBench-v0")
+
+    def _take_platform_tools(self, obs: dict[str, Any]) -> None:
+        """The ``platform_first`` view: ``choose_platform`` answers with the chosen platform's
+        tools, which replace any platform's tools on offer in the next requests."""
+        for res in obs.get("results") or []:
+            out = res.get("output") if res.get("ok") else None
+            if res.get("tool") == "choose_platform" and isinstance(out, dict) and self._ctx is not None:
+                kept = [t for t in self._ctx.tools if "__" not in t["name"]]
+                self._ctx.tools = kept + [t for t in out.get("tools") or [] if isinstance(t, dict) and "name" in t]
 
     # -- what subclasses provide -----------------------------------------------------------
     def _start(self) -> None:
@@ -228,6 +240,10 @@ def result_texts(obs: dict[str, Any], n: int) -> list[tuple[str, bool]]:
         if i < len(results):
             r = results[i]
             body = r.get("output") if r.get("ok") else {"error": r.get("error")}
+            if r.get("ok") and r.get("tool") == "choose_platform" and isinstance(body, dict):
+                # its tools join the request's tool list: the result need not carry them twice
+                names = [t.get("name") for t in body.get("tools") or [] if isinstance(t, dict)]
+                body = {"platform": body.get("platform"), "tools_now_available": names}
             out.append((json.dumps(body, ensure_ascii=False), not r.get("ok")))
         else:
             out.append(('{"error": "no result"}', True))

@@ -43,6 +43,8 @@ class PTBenchTextAgent(OpenAIAgent):
                 obs.get("user_profile"), obs["platforms"], obs["tools"], obs.get("answer_format", ANSWER_FORMAT), obs.get("now")
             )
         elif kind == "task":
+            if obs.get("tool_view") == "platform_first":
+                raise ValueError("ptbench-text answers in one shot with every platform's tools: use the full tool view")
             platforms = "\n".join(f"- {p['name']}: {p['summary']}" for p in obs.get("platforms", []))
             tools = [
                 {

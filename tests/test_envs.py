@@ -320,7 +320,9 @@ def test_builtin_schemas_come_from_their_argument_models() -> None:
     from ptenv.tools_registry import PROFILE_FIELDS, SCENARIOS
 
     defs = {d["name"]: d for d in Builtins.definitions("hidden", SCENARIOS)}
-    assert list(defs) == list(SPECS) == ["finish", "ask_user", "get_profile_field", "search_history"]
+    assert list(defs) == ["finish", "ask_user", "get_profile_field", "search_history"]
+    assert list(SPECS) == [*defs, "choose_platform"]  # offered in the platform_first view only
+    assert [d["name"] for d in Builtins.definitions("hidden", SCENARIOS, "platform_first")] == list(SPECS)
     assert defs["get_profile_field"]["parameters"]["properties"]["field"]["enum"] == list(PROFILE_FIELDS)
     assert defs["search_history"]["parameters"]["properties"]["scenario"]["enum"] == list(SCENARIOS)
     assert defs["ask_user"]["parameters"]["required"] == ["question"] and "0.02" in defs["ask_user"]["description"]
@@ -377,3 +379,47 @@ def test_without_text_observations_the_payload_is_the_same_and_renders_on_demand
             assert lean.render() == a + "\n"
             if ta:
                 break
+
+
+def test_the_platform_first_view_offers_the_platforms_then_the_chosen_ones_tools() -> None:
+    env = gym.make("ptenv/PersonalTool-v0", split="test", dataset="ptenv-v1-mini", tool_view="platform_first")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_env(env.unwrapped, skip_render_check=True)
+    obs, _ = env.reset(seed=3)
+    opening = json.loads(obs)
+    assert [t["name"] for t in opening["tools"]] == ["finish", "choose_platform"] and opening["tool_view"] == "platform_first"
+    full, _ = gym.make("ptenv/PersonalTool-v0", split="test", dataset="ptenv-v1-mini").reset(seed=3)
+    assert len(obs) * 5 < len(full)  # the opening observation: no platform's schemas
+    scenario = ptenv.tools_registry.Registry.default().scenarios[opening["scenario"]]
+    first, other = scenario.platforms[0], scenario.platforms[1]
+    names = [t["name"] for t in json.loads(full)["tools"]]
+    tool = next(n for n in names if n.startswith(first.id + "__"))
+    other_tool = next(n for n in names if n.startswith(other.id + "__"))
+
+    def step(name: str, **arguments: Any) -> tuple[dict[str, Any], float, dict[str, Any]]:
+        o, r, _, _, i = env.step(json.dumps({"name": name, "arguments": arguments}))
+        return json.loads(o)["results"][0], float(r), i
+
+    res, reward, info = step(tool)  # a platform's tool before choosing: a bad action
+    assert res["error"]["code"] == "choose_platform_first" and reward == -0.05 and info["invalid_actions"] == 1
+    res, reward, _ = step("choose_platform", platform="no such app")
+    assert res["error"]["code"] == "unknown_platform" and reward == 0.0
+    res, reward, _ = step("choose_platform", platform=first.name.upper())  # by name, any case; free
+    assert res["ok"] and reward == 0.0 and res["output"]["platform"] == first.id
+    assert {t["name"].split("__")[0] for t in res["output"]["tools"]} == {first.id} and len(res["output"]["tools"]) == 24
+    res, _, info = step(other_tool)  # another platform's tool: refused
+    assert res["error"]["code"] == "not_chosen" and info["invalid_actions"] == 2
+    assert step(tool)[0]["error"]["code"] != "choose_platform_first"  # the chosen one's tools run
+    with pytest.raises(ValueError, match="tool_view"):
+        gym.make("ptenv/PersonalTool-v0", tool_view="compact")
+    with pytest.raises(ValueError, match="tool_view must be 'full'"):
+        gym.make("ptenv/PersonalTool-Numeric-v0", tool_view="platform_first")
+
+
+def test_the_heuristic_solves_the_platform_first_view_as_it_solves_the_full_one() -> None:
+    from ptenv.evaluation import evaluate
+
+    kw: dict[str, Any] = {"env_kwargs": {"dataset": "ptenv-v1-mini", "tool_view": "platform_first", "visibility": "hidden"}}
+    s = evaluate("ptenv/PersonalTool-v0", "heuristic", "test", None, progress=False, **kw)
+    assert s["errored"] == 0 and s["metrics"]["overall"] == 1.0

@@ -304,3 +304,40 @@ def test_sdk_clients_share_one_tls_context_and_keep_the_sdk_defaults(provider: s
         sync.models.list()  # it really talks to the server
     with pytest.raises(ValueError, match="provider must be"):
         sdk_client("mistral")
+
+
+def platform_first_model(provider: str, body: dict[str, Any]) -> Any:
+    """The oracle, in the platform_first view: first choose the gold platform, then its calls."""
+    msgs = body["messages"]
+    system, query = (msgs[0]["content"], msgs[1]["content"]) if provider == "openai" else (body["system"], msgs[0]["content"])
+    task = _find(system, query)
+    if not any("__" in t.get("function", t)["name"] for t in body.get("tools", [])):  # no platform's tools yet
+        return ToolCalls([("choose_platform", {"platform": _named(task)})])
+    turns = sum(m["role"] == "assistant" for m in msgs) - 1  # the choosing turn is not a gold call
+    if turns < len(task.gold.calls):
+        call = task.gold.calls[turns]
+        return ToolCalls([(call.tool, call.canonical_args())])
+    return Text("All done.")
+
+
+@pytest.mark.parametrize("agent", ["openai", "anthropic"])
+def test_llm_agents_work_in_the_platform_first_view_with_prompts_half_the_size(agent: str, tmp_path: Path) -> None:
+    with LoopbackLLM(handler=platform_first_model) as server:
+        view = {"env_kwargs": {"dataset": MINI, "visibility": "profile", "tool_view": "platform_first"}}
+        s = evaluate(
+            "ptenv/PersonalTool-v0",
+            agent,
+            "test_untrained",
+            None,
+            episodes=12,
+            agent_kwargs=_llm(agent, server, tmp_path),
+            progress=False,
+            **view,
+        )
+        assert s["errored"] == 0 and s["metrics"]["overall"] == 1.0, s
+        _assert_conversations_valid(agent, server)
+        first = [body for _, _, _, body in server.requests if len(body["messages"]) <= (2 if agent == "openai" else 1)]
+        assert first and all([t.get("function", t)["name"] for t in b["tools"]] == ["finish", "choose_platform"] for b in first)
+    with LoopbackLLM(handler=oracle_model) as server:
+        full = _run(agent, server, tmp_path / "full")
+    assert full["usage"]["max_input_tokens"] > 2 * s["usage"]["max_input_tokens"], (full["usage"], s["usage"])  # measured 2.3x

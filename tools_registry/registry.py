@@ -16,7 +16,7 @@ from typing import Any
 from . import diskcache
 from .specs import TOOL_NAME_RE, ScenarioSpec
 from .tools import ToolSpec
-from .world import World
+from .world import Encoded, World
 
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
@@ -30,6 +30,7 @@ class Registry:
     def __init__(self, scenarios: Iterable[ScenarioSpec]):
         self.scenarios: dict[str, ScenarioSpec] = {s.id: s for s in scenarios}
         self.tools: dict[str, ToolSpec] = {}
+        self._platform_tools: dict[tuple[str, str], Encoded] = {}
         self._by_scenario: dict[str, tuple[ToolSpec, ...]] = {}
         for sc in self.scenarios.values():
             built = []
@@ -132,6 +133,16 @@ class Registry:
         """:meth:`tool_definitions` as compact JSON text (a list), encoded once: the 72 schemas
         are most of the bytes of an episode's first observation."""
         return self._defs(scenario)[1]
+
+    def platform_tools(self, scenario: str, platform: str) -> Encoded:
+        """``{"platform": id, "tools": [definitions]}`` of one platform's tools, encoded once (what
+        ``choose_platform`` answers in the ``platform_first`` tool view). Shared: read-only."""
+        hit = self._platform_tools.get((scenario, platform))
+        if hit is None:
+            prefix = f"{platform}__"
+            defs = [d for d in self._defs(scenario)[0] if d["name"].startswith(prefix)]
+            hit = self._platform_tools[(scenario, platform)] = Encoded({"platform": platform, "tools": defs})
+        return hit
 
     def _defs(self, scenario: str) -> tuple[tuple[dict[str, Any], ...], str]:
         hit = self._definitions.get(scenario)

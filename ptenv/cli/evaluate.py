@@ -31,6 +31,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     env_kwargs: dict[str, Any] = {"dataset": args.dataset, **env_args(args)}
     if args.visibility:
         env_kwargs["visibility"] = args.visibility
+    if args.tool_view:
+        env_kwargs["tool_view"] = args.tool_view
     check_agent(args.agent, agent_kwargs)
     check_env(args.env, env_kwargs, text=True)
     summary = evaluate(
@@ -92,6 +94,11 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--split", default="test", help="train, test_trained, test_untrained, or test (both, weighted)")
     p.add_argument("--dataset", default=DEFAULT_DATASET, choices=sorted(DATASETS))
     p.add_argument("--visibility", choices=["profile", "history", "facts", "hidden"], help="override the env's visibility mode")
+    p.add_argument(
+        "--tool-view",
+        choices=["full", "platform_first"],
+        help="full (every platform's tools, the default) or platform_first (choose_platform, then that platform's tools: ~3x smaller prompts)",
+    )
     p.add_argument("--episodes", type=at_least(1), help="a seeded sample of this many episodes per split (default: all)")
     add_env_arg(p)
     add_llm_options(p.add_argument_group("LLM agents (openai, anthropic, ptbench-text); keys come only from environment variables"))

@@ -7,6 +7,7 @@ it, and arguments are validated against it), where it is offered, and what one u
 * ``finish``: always; ends the task.
 * ``ask_user``: hidden mode; a question to the simulated user (costs ``question``).
 * ``get_profile_field`` and ``search_history``: hidden mode; profile look-ups (cost ``lookup``).
+* ``choose_platform``: the ``platform_first`` tool view; picks the platform, whose tools come back.
 
 In the other modes the look-ups are not offered: what they would return is already in the
 observation (or, for stated preferences in ``history`` mode, deliberately not).
@@ -33,6 +34,7 @@ FINISH = "finish"
 ASK_USER = "ask_user"
 GET_PROFILE_FIELD = "get_profile_field"
 SEARCH_HISTORY = "search_history"
+CHOOSE_PLATFORM = "choose_platform"
 #: What ``finish`` answers: one shared, read-only output that carries its JSON.
 FINISHED = Encoded({"finished": True})
 
@@ -60,17 +62,21 @@ class BuiltinSpec:
     method: Callable[..., Outcome]
     #: The arguments when none are given (None when some are required).
     defaults: BaseModel | None
+    #: Offered only in this tool view (None: in every view).
+    view: str | None = None
 
     def description(self) -> str:
         doc = " ".join((self.method.__doc__ or "").split())
         return doc.format(cost=COSTS[self.cost] if self.cost else 0)
 
 
-def builtin(args: type[BaseModel], *, hidden_only: bool = False, cost: Charge | None = None, invalid: str | None = None) -> Any:
+def builtin(
+    args: type[BaseModel], *, hidden_only: bool = False, cost: Charge | None = None, invalid: str | None = None, view: str | None = None
+) -> Any:
     """Declare a method of :class:`Builtins` a built-in tool."""
 
     def mark(method: Callable[..., Outcome]) -> Callable[..., Outcome]:
-        method.__builtin__ = (args, hidden_only, cost, invalid)  # type: ignore[attr-defined]
+        method.__builtin__ = (args, hidden_only, cost, invalid, view)  # type: ignore[attr-defined]
         return method
 
     return mark
@@ -107,6 +113,10 @@ class SearchHistoryArgs(_Args):
     platform: str | None = Field(None, description="Only this platform (id or name).")
 
 
+class ChoosePlatformArgs(_Args):
+    platform: str = Field(description="The platform's name or id.")
+
+
 class BuiltinContext(Protocol):
     """What the built-ins read of their episode (a task episode is one)."""
 
@@ -115,6 +125,8 @@ class BuiltinContext(Protocol):
     scenario: ScenarioSpec
     registry: Registry
     sim_user: SimulatedUser
+    #: The platform picked with ``choose_platform`` (the ``platform_first`` view), if any.
+    chosen_platform: str | None
 
 
 class Builtins:
@@ -173,6 +185,19 @@ class Builtins:
             )
         return Outcome(output={"events": events})
 
+    @builtin(ChoosePlatformArgs, invalid='choose_platform needs a "platform" (one of the platforms listed)', view="platform_first")
+    def choose_platform(self, args: ChoosePlatformArgs) -> Outcome:
+        """Pick the platform to use for this request (the user's preference matters). Its tools
+        come back with the answer; only the chosen platform's tools can be called. Call again to
+        switch."""
+        sc, wanted = self.ctx.scenario, args.platform.strip().lower()
+        platform = next((p for p in sc.platforms if wanted in (p.id, p.name.lower())), None)
+        if platform is None:
+            names = ", ".join(p.name for p in sc.platforms)
+            return Outcome(error={"code": "unknown_platform", "message": f"no platform {args.platform!r} here; choose one of {names}"})
+        self.ctx.chosen_platform = platform.id
+        return Outcome(output=_platform_tools(self.ctx.registry, sc.id, platform.id))
+
     # -- the table -----------------------------------------------------------------------------
     def run(self, name: str, arguments: dict[str, Any]) -> Outcome:
         """Validate the arguments of built-in ``name`` and run it (``name`` is one of :data:`SPECS`)."""
@@ -196,19 +221,19 @@ class Builtins:
         return BUILTIN_NAMES
 
     @staticmethod
-    def offered(visibility: str) -> frozenset[str]:
-        """Names of the built-ins on offer in a visibility mode."""
-        return _offered(visibility)
+    def offered(visibility: str, view: str = "full") -> frozenset[str]:
+        """Names of the built-ins on offer in a visibility mode and tool view."""
+        return _offered(visibility, view)
 
     @staticmethod
-    def definitions(visibility: str, scenarios: tuple[str, ...]) -> tuple[dict[str, Any], ...]:
+    def definitions(visibility: str, scenarios: tuple[str, ...], view: str = "full") -> tuple[dict[str, Any], ...]:
         """Definitions (name, description, JSON Schema parameters) of the built-ins on offer."""
-        return _definitions(visibility, scenarios)
+        return _definitions(visibility, scenarios, view)
 
     @staticmethod
-    def definitions_json(visibility: str, scenarios: tuple[str, ...]) -> str:
+    def definitions_json(visibility: str, scenarios: tuple[str, ...], view: str = "full") -> str:
         """:meth:`definitions` as compact JSON text (a list), encoded once."""
-        return _definitions_json(visibility, scenarios)
+        return _definitions_json(visibility, scenarios, view)
 
 
 def _collect() -> dict[str, BuiltinSpec]:
@@ -216,12 +241,12 @@ def _collect() -> dict[str, BuiltinSpec]:
     for name, member in vars(Builtins).items():
         marks = getattr(member, "__builtin__", None)
         if marks is not None:
-            args, hidden_only, cost, invalid = marks
+            args, hidden_only, cost, invalid, view = marks
             try:
                 defaults: BaseModel | None = args()
             except ValidationError:
                 defaults = None
-            specs[name] = BuiltinSpec(name, args, hidden_only, cost, invalid, member, defaults)
+            specs[name] = BuiltinSpec(name, args, hidden_only, cost, invalid, member, defaults, view)
     return specs
 
 
@@ -231,8 +256,8 @@ BUILTIN_NAMES = frozenset(SPECS)
 
 
 @cache
-def _offered(visibility: str) -> frozenset[str]:
-    return frozenset(n for n, s in SPECS.items() if visibility == "hidden" or not s.hidden_only)
+def _offered(visibility: str, view: str = "full") -> frozenset[str]:
+    return frozenset(n for n, s in SPECS.items() if (visibility == "hidden" or not s.hidden_only) and s.view in (None, view))
 
 
 # What a property's JSON Schema says first: its type, then its choices, then its description.
@@ -240,10 +265,10 @@ _PROP_ORDER = ("type", "enum", "description")
 
 
 @cache
-def _definitions(visibility: str, scenarios: tuple[str, ...]) -> tuple[dict[str, Any], ...]:
+def _definitions(visibility: str, scenarios: tuple[str, ...], view: str = "full") -> tuple[dict[str, Any], ...]:
     out = []
     for name in SPECS:
-        if name not in _offered(visibility):
+        if name not in _offered(visibility, view):
             continue
         spec = SPECS[name]
         schema = clean_schema(spec.args.model_json_schema())
@@ -258,5 +283,11 @@ def _definitions(visibility: str, scenarios: tuple[str, ...]) -> tuple[dict[str,
 
 
 @cache
-def _definitions_json(visibility: str, scenarios: tuple[str, ...]) -> str:
-    return encode(list(_definitions(visibility, scenarios)))
+def _definitions_json(visibility: str, scenarios: tuple[str, ...], view: str = "full") -> str:
+    return encode(list(_definitions(visibility, scenarios, view)))
+
+
+def _platform_tools(registry: Registry, scenario: str, platform: str) -> Encoded:
+    """``choose_platform``'s answer: the platform and its tools, pre-encoded once by the registry
+    and shared by every episode (read-only)."""
+    return registry.platform_tools(scenario, platform)

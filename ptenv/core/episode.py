@@ -35,6 +35,11 @@ INSTRUCTIONS = (
 )
 
 
+ToolView = Literal["full", "platform_first"]
+#: full: every platform's tools from the start (PTBench's setting); platform_first: the platforms
+#: and the built-ins, then, once the agent picks one with ``choose_platform``, that platform's tools.
+TOOL_VIEWS: tuple[str, ...] = ("full", "platform_first")
+
 #: The most steps an episode may be given (observations count them; more would be no benchmark).
 MAX_STEPS = 100_000
 
@@ -45,10 +50,13 @@ class EpisodeConfig:
     reward_mode: RewardMode = "shaped"
     scorer: Scorer = "strict"
     max_steps: int = 12
+    tool_view: ToolView = "full"
 
     def __post_init__(self) -> None:
         if self.visibility not in VISIBILITIES:
             raise ValueError(f"visibility must be one of {VISIBILITIES}, got {self.visibility!r}")
+        if self.tool_view not in TOOL_VIEWS:
+            raise ValueError(f"tool_view must be one of {TOOL_VIEWS}, got {self.tool_view!r}")
         RewardModel(self.reward_mode)  # validates the mode
         if self.scorer not in ("strict", "compat"):
             raise ValueError(f"scorer must be 'strict' or 'compat', got {self.scorer!r}")

@@ -61,8 +61,11 @@ class TaskEpisode(EpisodeCore):
         self.profile_text, self.tools_json = profile_text, tools_json
         self.backend = Backend(registry.world(task.scenario), seed=task.seed, now=task.now)
         self.tool_index = registry.tool_index(task.scenario)
-        self.offered = Builtins.offered(config.visibility)
+        self.offered = Builtins.offered(config.visibility, config.tool_view)
         self.calls: list[CallRecord] = []
+        #: The ``platform_first`` view: platform tools only once one is chosen, and only its own.
+        self.platform_first = config.tool_view == "platform_first"
+        self.chosen_platform: str | None = None
 
     def debug_gold(self) -> Any:
         return self.task.gold.model_dump()
@@ -83,6 +86,7 @@ class TaskEpisode(EpisodeCore):
             "user": user,
             "platforms": [{"id": p.id, "name": p.name, "summary": p.summary} for p in self.scenario.platforms],
             "max_steps": self.config.max_steps,
+            **({"tool_view": self.config.tool_view} if self.platform_first else {}),
             **extra,
         }
 
@@ -140,6 +144,10 @@ class TaskEpisode(EpisodeCore):
         tool = found if found is not None else self.registry.resolve(self.task.scenario, name, platform_hint)
         if isinstance(tool, str):
             return self._invalid(name, "unknown_tool", tool)
+        if self.platform_first and tool.platform != self.chosen_platform:
+            if self.chosen_platform is None:
+                return self._invalid(name, "choose_platform_first", "pick the platform first with choose_platform; its tools come back")
+            return self._invalid(name, "not_chosen", f"{tool.name} is not a tool of the platform you chose; choose_platform switches")
         self.ledger.counts["tool_calls"] += 1
         ok, result, checked = self.backend.call_checked(tool, call.arguments)
         args = checked.named if checked is not None else {}

@@ -82,6 +82,7 @@ class BaseTaskEnv(gym.Env[str, str]):
         reward_mode: str = "shaped",
         scorer: str = "strict",
         max_steps: int = 12,
+        tool_view: str = "full",
         render_mode: str | None = None,
         debug: bool = False,
         sim_user: SimulatedUser | str | None = None,
@@ -101,7 +102,13 @@ class BaseTaskEnv(gym.Env[str, str]):
         self._filters = (_names(scenarios), _names(kinds))
         #: PTBench records (a data.json path or a list) to run instead of a ptenv dataset
         self._records = records
-        self.config = EpisodeConfig(visibility=visibility, reward_mode=reward_mode, scorer=scorer, max_steps=max_steps)  # type: ignore[arg-type]
+        self.config = EpisodeConfig(
+            visibility=visibility,  # type: ignore[arg-type]
+            reward_mode=reward_mode,  # type: ignore[arg-type]
+            scorer=scorer,  # type: ignore[arg-type]
+            max_steps=max_steps,
+            tool_view=tool_view,  # type: ignore[arg-type]
+        )
         self.render_mode = render_mode
         self.debug = debug
         self.sim_user: SimulatedUser = make_sim_user(sim_user)

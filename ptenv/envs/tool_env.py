@@ -20,14 +20,16 @@ class PersonalToolEnv(BaseTaskEnv):
     ## Action Space
     :class:`~ptenv.envs.spaces.UnicodeText`: a JSON tool call ``{"name": ..., "arguments": {...}}`` or a
     list of them, a provider tool-call object, or PTBench's ``Platform:[func(arg=value)]``. Built-ins:
-    ``finish`` (always), ``ask_user``, ``get_profile_field``, ``search_history`` (hidden mode). A
-    malformed action returns an ``error`` observation and a penalty; it never raises.
+    ``finish`` (always), ``ask_user``, ``get_profile_field``, ``search_history`` (hidden mode),
+    ``choose_platform`` (the ``platform_first`` tool view). A malformed action returns an ``error``
+    observation and a penalty; it never raises.
 
     ## Observation Space
     :class:`~ptenv.envs.spaces.UnicodeText`: a JSON document (see :func:`ptenv.parse_observation`). At
     reset, ``type: "task"`` with the query, the clock (``now``), what the visibility mode shows of
-    the user, the platforms and the tools (JSON Schema). After each step, ``type: "tool_results"``
-    (or ``"error"``) with each call's output or structured error.
+    the user, the platforms and the tools (JSON Schema; in the ``platform_first`` view only the
+    built-ins, the chosen platform's tools coming back from ``choose_platform``). After each step,
+    ``type: "tool_results"`` (or ``"error"``) with each call's output or structured error.
 
     ## Starting State
     A task drawn uniformly (with ``self.np_random``) from the split and filters, or the one named
@@ -52,7 +54,9 @@ class PersonalToolEnv(BaseTaskEnv):
     ``dataset`` (``"ptenv-v1"``), ``split`` (``train``, ``test_trained``, ``test_untrained``,
     ``test``, ``all``), ``scenarios`` and ``kinds`` (filters), ``visibility`` (``profile``,
     ``history``, ``hidden``), ``reward_mode`` (``shaped``, ``sparse``), ``scorer`` (``strict``,
-    ``compat``), ``max_steps`` (12), ``render_mode`` (``"ansi"`` or None), ``debug``, ``sim_user``.
+    ``compat``), ``max_steps`` (12), ``tool_view`` (``full``; ``platform_first``: pick a platform
+    with ``choose_platform`` first, then get its tools: a prompt ~3x smaller, and the personal
+    decision is the first action), ``render_mode`` (``"ansi"`` or None), ``debug``, ``sim_user``.
 
     ## Version History
     * v0: initial version.

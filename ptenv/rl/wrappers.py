@@ -169,4 +169,6 @@ class NumericEnv(gym.Env[np.ndarray, np.int64]):
 
 def make_numeric(env_id: str = "ptenv/PersonalTool-v0", **kwargs: Any) -> NumericEnv:
     """The numeric ids' entry point."""
+    if kwargs.get("tool_view", "full") != "full":
+        raise ValueError("the numeric ids build their candidates from every platform's tools: tool_view must be 'full'")
     return NumericEnv(env_id, **kwargs)
