@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ptenv.core.observations import parse_observation
-from ptenv.llm.client import LLMConfig, ResponseCache, api_key, scrub, sdk_client
+from ptenv.llm.client import LLMConfig, ResponseCache, api_key, check_fits, scrub, sdk_client
 
 __all__ = ["ConversationAgent", "LLMConfig", "ResponseCache", "TaskContext", "Usage", "api_key", "result_texts", "system_prompt"]
 
@@ -142,6 +142,7 @@ class ConversationAgent:
         key, resp = self._lookup(body)
         hit = resp is not None
         if resp is None:
+            check_fits(body, self.config)
             resp = self._send(body)
             self._keep(key, resp)
         self._count(resp, hit=hit)
@@ -151,6 +152,7 @@ class ConversationAgent:
         key, resp = self._lookup(body)
         hit = resp is not None
         if resp is None:
+            check_fits(body, self.config)
             resp = await self._asend(body)
             self._keep(key, resp)
         self._count(resp, hit=hit)

@@ -153,6 +153,12 @@ class TransformersAgent:
         names = [t["name"] for t in self._tools] or ["finish"]
         choices = [tok(n + '"', add_special_tokens=False)["input_ids"] for n in names]
         start = ids.shape[1]
+        limit = getattr(self.model.config, "max_position_embeddings", None)
+        if isinstance(limit, int) and start + self.max_tokens > limit:
+            raise ValueError(
+                f"this prompt has {start:,} tokens, and with {self.max_tokens} to answer it exceeds the model's context "
+                f"of {limit:,}: use --tool-view platform_first"
+            )
         constrain = _CallConstraint(choices, tok, start)
         with torch.no_grad():
             out = self.model.generate(

@@ -341,3 +341,15 @@ def test_llm_agents_work_in_the_platform_first_view_with_prompts_half_the_size(a
     with LoopbackLLM(handler=oracle_model) as server:
         full = _run(agent, server, tmp_path / "full")
     assert full["usage"]["max_input_tokens"] > 2 * s["usage"]["max_input_tokens"], (full["usage"], s["usage"])  # measured 2.3x
+
+
+def test_a_request_that_cannot_fit_the_declared_context_fails_at_once_with_its_size(tmp_path: Path) -> None:
+    with LoopbackLLM(handler=oracle_model) as server:
+        s = _run("openai", server, tmp_path, episodes=3, agent_kwargs={"context_tokens": 8192, "cache_dir": None})
+        assert s["errored"] == 3 and not server.requests  # refused before sending: nothing retried
+        assert "more than --context-tokens 8,192" in s["first_error"] and "tool-view platform_first" in s["first_error"]
+    with LoopbackLLM(handler=platform_first_model) as server:  # the platform_first view fits 8k
+        kw = {"env_kwargs": {"dataset": MINI, "tool_view": "platform_first"}, "progress": False}
+        agent_kwargs = _llm("openai", server, tmp_path / "pf", context_tokens=8192)
+        s = evaluate("ptenv/PersonalTool-v0", "openai", "test_untrained", None, episodes=6, agent_kwargs=agent_kwargs, **kw)
+        assert s["errored"] == 0 and s["metrics"]["overall"] == 1.0

@@ -11,7 +11,18 @@ from pathlib import Path
 from typing import Any
 
 #: The options that configure LLM agents (passed to the agent's constructor when given).
-LLM_OPTIONS = ("model", "base_url", "temperature", "max_tokens", "timeout", "max_retries", "api_key_env", "cache_dir", "tool_choice")
+LLM_OPTIONS = (
+    "model",
+    "base_url",
+    "temperature",
+    "max_tokens",
+    "timeout",
+    "max_retries",
+    "api_key_env",
+    "cache_dir",
+    "tool_choice",
+    "context_tokens",
+)
 
 
 def at_least(low: int) -> Any:
@@ -142,6 +153,11 @@ def add_llm_options(p: argparse.ArgumentParser | Any) -> None:
     p.add_argument("--api-key-env", help="environment variable holding the key (default OPENAI_API_KEY / ANTHROPIC_API_KEY)")
     p.add_argument("--cache-dir", help="response cache (default .ptenv-cache/llm): a rerun is free and identical")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the response cache")
+    p.add_argument(
+        "--context-tokens",
+        type=at_least(1),
+        help="the model's context in tokens: a request that cannot fit is refused at once with its size, not sent and retried",
+    )
     p.add_argument(
         "--tool-choice",
         choices=["auto", "required", "none"],

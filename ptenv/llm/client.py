@@ -42,10 +42,36 @@ class LLMConfig:
     max_local_retries: int = 3
     #: ``tool_choice`` sent with the tools: ``auto``, ``required`` (Anthropic: ``any``) or ``none``.
     tool_choice: str = "auto"
+    #: The model's context in tokens, if known: a request that cannot fit is refused before it is
+    #: sent (with the figure), instead of failing at the server and being retried.
+    context_tokens: int | None = None
 
     def __post_init__(self) -> None:
         if self.tool_choice not in TOOL_CHOICES:
             raise ValueError(f"tool_choice must be one of {', '.join(TOOL_CHOICES)}, got {self.tool_choice!r}")
+        if self.context_tokens is not None and (
+            not isinstance(self.context_tokens, int) or isinstance(self.context_tokens, bool) or self.context_tokens < 1
+        ):
+            raise ValueError(f"context_tokens must be a positive integer, got {self.context_tokens!r}")
+
+
+class ContextTooSmall(ValueError):
+    """A request that cannot fit the model's declared context (``--context-tokens``)."""
+
+
+def check_fits(body: dict[str, Any], config: LLMConfig) -> None:
+    """Refuse ``body`` before it is sent when its estimated prompt (bytes / 4, the usual rough
+    count for English and JSON) and the reply it allows (``max_tokens``) exceed ``context_tokens``."""
+    if config.context_tokens is None:
+        return
+    size = len(json.dumps(body, ensure_ascii=False).encode())
+    needed = size // 4 + config.max_tokens
+    if needed > config.context_tokens:
+        raise ContextTooSmall(
+            f"this request needs about {needed:,} tokens ({size // 4:,} of prompt, estimated from its {size:,} bytes, "
+            f"plus max_tokens {config.max_tokens:,}), more than --context-tokens {config.context_tokens:,}: "
+            "use --tool-view platform_first (about a third of the prompt), a lower --max-tokens, or a larger context"
+        )
 
 
 #: Secret-shaped text: provider keys (``sk-...``, ``sk-ant-...``), bearer tokens, ``api_key=...``.
