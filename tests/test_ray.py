@@ -64,6 +64,15 @@ def test_a_deterministic_agent_scores_the_same_on_ray(cluster: Any, tmp_path: Pa
     assert len((tmp_path / "run" / "results.jsonl").read_text().splitlines()) == 50
 
 
+def test_an_actor_that_cannot_start_stops_the_run_at_once_with_its_error(cluster: Any) -> None:
+    # no preflight, so the driver does not load the agent first: the actors meet the bad setting
+    with pytest.raises(ValueError, match="could not start its envs and agent: TypeError: .*'bogus'"):
+        evaluate(
+            "ptenv/PersonalTool-v0", "heuristic", "test", None, episodes=2, progress=False,
+            backend="ray", workers=1, agent_kwargs={"bogus": 1}, preflight=False,
+        )  # fmt: skip
+
+
 def test_a_node_lost_mid_run_loses_no_episode_and_counts_none_twice(
     cluster: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

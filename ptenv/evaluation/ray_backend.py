@@ -166,8 +166,10 @@ def _drive(
                 actor = starting.pop(ref)
                 try:
                     ray.get(ref)
-                except (RayActorError, RaySystemError):
-                    continue  # died on its way up; lose() of another death will replace
+                except (RayActorError, RaySystemError) as exc:
+                    if "creation task" in str(exc):  # its constructor raised: every actor would
+                        raise ValueError(f"a Ray actor could not start its envs and agent: {_root_error(exc)}") from None
+                    continue  # lost with its node on the way up; another death's lose() replaces
                 live.add(actor)
                 load[actor] = 0
                 continue
@@ -184,3 +186,10 @@ def _drive(
                 finish(rec)
         if live or batches:
             idle_since = time.monotonic()
+
+
+def _root_error(exc: BaseException) -> str:
+    """The original error's last line in a Ray error's text (which holds the remote traceback)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    errors = [line for line in lines if "Error:" in line and not line.startswith(("ray.", "The actor"))]
+    return (errors or lines or [type(exc).__name__])[-1][:500]
