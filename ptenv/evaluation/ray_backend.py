@@ -14,7 +14,6 @@ scheduler places the actors; there is no scheduler of ours.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import time
 from collections import deque
@@ -88,17 +87,9 @@ def run_on_ray(
     returns. ``workers`` actors (default: one per CPU of the cluster). ``address``: a running
     cluster (else ``RAY_ADDRESS``, else a local Ray started for this run and stopped after it)."""
     ray = import_ray()
-    started = False
-    if not ray.is_initialized():
-        address = address or os.environ.get("RAY_ADDRESS") or None
-        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR}
-        if address is None:
-            kwargs["object_store_memory"] = _LOCAL_OBJECT_STORE
-        try:
-            ray.init(address=address, **kwargs)
-        except ConnectionError as exc:
-            raise ValueError(f"cannot reach the Ray cluster at {address}: {exc}") from None
-        started = True
+    from ptenv.rl.rllib import init_ray
+
+    started, _ = init_ray(address, object_store_memory=_LOCAL_OBJECT_STORE)
     say = on_event or (lambda _msg: None)
     n = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
     actor_cls = ray.remote(num_cpus=1, max_restarts=0, max_concurrency=2)(EpisodeActor)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -120,6 +121,10 @@ def evaluate(
     if address is not None and backend != "ray":
         raise ValueError("--address is the Ray cluster's: it needs --backend ray")
     _check_counts(episodes, trials, workers, concurrency, backend)
+    if backend == "ray":  # before anything runs or prints: a dead address is one line, not minutes of retries
+        from ptenv.rl.rllib import check_reachable
+
+        check_reachable(address or os.environ.get("RAY_ADDRESS") or None)
     if ((workers or 1) > 1 or concurrency > 1 or backend == "ray") and not isinstance(agent, str):
         raise ValueError("workers > 1, concurrency > 1 or the ray backend need the agent by name (each runs its own instance)")
     name = agent if isinstance(agent, str) else f"{type(agent).__module__}:{type(agent).__qualname__}"

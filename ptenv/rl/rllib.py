@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import time
 from pathlib import Path
 from typing import Any, SupportsFloat
@@ -70,6 +71,35 @@ class MaskedNumericEnv(gym.Env[dict[str, np.ndarray], np.int64]):
 def make_masked_env(config: dict[str, Any]) -> MaskedNumericEnv:
     """RLlib's env creator: ``config`` is the env config (``env_id`` and the id's kwargs)."""
     return MaskedNumericEnv(**dict(config))
+
+
+def check_reachable(cluster: str | None) -> None:
+    """A ``host:port`` Ray address nobody answers on is one clear line at once (a ``ValueError``):
+    Ray itself would retry it for minutes. ``None``, ``auto`` and ``ray://`` addresses pass."""
+    if cluster is None or cluster == "auto" or "://" in cluster:
+        return
+    host, _, port = cluster.rpartition(":")
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot reach the Ray cluster at {cluster} ({exc}); is `ray start --head` running there?") from None
+
+
+def init_ray(address: str | None, **local: Any) -> tuple[bool, bool]:
+    """Connect to the cluster at ``address`` (else ``RAY_ADDRESS``), or start a local Ray with the
+    ``local`` settings; nothing when Ray is already up. Returns (started here, local)."""
+    import ray
+
+    cluster = address or os.environ.get("RAY_ADDRESS") or None
+    if ray.is_initialized():
+        return False, False
+    check_reachable(cluster)
+    kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR}
+    try:
+        ray.init(address=cluster, **kwargs, **(local if cluster is None else {}))
+    except ConnectionError as exc:
+        raise ValueError(f"cannot reach the Ray cluster at {cluster}: {exc}") from None
+    return True, cluster is None
 
 
 def _module_class() -> Any:
@@ -149,14 +179,7 @@ def train_rllib_ppo(
     from ptenv.rl.train import _bar, write_curve
 
     out.mkdir(parents=True, exist_ok=True)
-    cluster = address or os.environ.get("RAY_ADDRESS") or None
-    started = not ray.is_initialized()
-    if started:  # Ray for this run (a local one sized to it, or a connection), stopped after it
-        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR}
-        if cluster is None:
-            kwargs["num_cpus"] = env_runners + 1
-        ray.init(address=cluster, **kwargs)
-    local = started and cluster is None
+    started, local = init_ray(address, num_cpus=env_runners + 1)  # stopped after the run if started here
     register_env(RLLIB_ENV, make_masked_env)
     batch = max(500, min(4000, steps // 4))
     config = (
