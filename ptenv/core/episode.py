@@ -101,8 +101,9 @@ class Episode(Protocol):
         """Run one action; return (observation payload, step reward)."""
         ...
 
-    def score(self) -> EpisodeScore:
-        """Score what was done against the gold (the end of the request)."""
+    def score(self, notes: bool = False) -> EpisodeScore:
+        """Score what was done against the gold (the end of the request); ``notes``: the record
+        also says in words what was wrong (for debug mode; it costs time at every end)."""
         ...
 
     def score_unanswered(self) -> EpisodeScore:

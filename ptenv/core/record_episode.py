@@ -115,7 +115,7 @@ class RecordEpisode(EpisodeCore):
     def score_unanswered(self) -> EpisodeScore:
         return self.reward.score(score_record(UNANSWERED, self.record.gold, self.config.scorer), self.ledger.penalties)
 
-    def score(self) -> EpisodeScore:
+    def score(self, notes: bool = False) -> EpisodeScore:
         platform = self.calls[-1][0] if self.calls else None
         pred = Prediction(platform=platform, calls=tuple((f, a) for _, f, a in self.calls))
-        return self.reward.score(score_record(pred, self.record.gold, self.config.scorer), self.ledger.penalties)
+        return self.reward.score(score_record(pred, self.record.gold, self.config.scorer, notes), self.ledger.penalties)

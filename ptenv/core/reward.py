@@ -31,6 +31,8 @@ COSTS: dict[str, float] = {
 REWARD_WEIGHTS: dict[str, float] = {"platform": 0.15, "tool_names": 0.15, "query_args": 0.15, "profile_args": 0.15, "success": 0.4}
 
 Charge = Literal["invalid", "question", "lookup"]
+#: The step penalties of an episode that paid none, by kind (a :class:`Ledger` starts so).
+NO_STEP_PENALTIES: dict[str, float] = {"invalid": 0.0, "questions": 0.0, "lookups": 0.0}
 #: What each step charge counts in ``info`` and in the penalties.
 _COUNTERS: dict[str, tuple[str, str]] = {
     "invalid": ("invalid_actions", "invalid"),
@@ -46,7 +48,7 @@ class Ledger:
     counts: dict[str, int] = field(
         default_factory=lambda: {"invalid_actions": 0, "failed_calls": 0, "tool_calls": 0, "questions": 0, "lookups": 0}
     )
-    penalties: dict[str, float] = field(default_factory=lambda: {"invalid": 0.0, "questions": 0.0, "lookups": 0.0})
+    penalties: dict[str, float] = field(default_factory=lambda: dict(NO_STEP_PENALTIES))
 
     def charge(self, kind: Charge) -> float:
         """Count one ``kind`` and record its cost; returns the cost."""
@@ -70,18 +72,36 @@ def reward_terms(record: RecordScore) -> dict[str, float]:
     }
 
 
+#: The names of the reward's terms, in :data:`REWARD_WEIGHTS`' order.
+TERMS: tuple[str, ...] = tuple(REWARD_WEIGHTS)
+#: The names of the penalties in ``info["reward_terms"]``.
+PENALTIES: tuple[str, ...] = ("penalty_invalid", "penalty_questions", "penalty_lookups", "penalty_extra_read", "penalty_extra_write")
+
+
 @dataclass(slots=True)
 class EpisodeScore:
     record: RecordScore
-    terms: dict[str, float]
-    penalties: dict[str, float]
+    #: What ``info["reward_terms"]`` shows: each term (:data:`TERMS`), each penalty
+    #: (:data:`PENALTIES`: the step costs and the extra calls), and ``total``.
+    reward_terms: dict[str, float]
     #: The part of the reward paid at the end (the step costs were paid as they happened).
     terminal_reward: float
-    total: float
 
     @property
     def success(self) -> bool:
         return self.record.overall
+
+    @property
+    def total(self) -> float:
+        return self.reward_terms["total"]
+
+    @property
+    def terms(self) -> dict[str, float]:
+        return {k: self.reward_terms[k] for k in TERMS}
+
+    @property
+    def penalties(self) -> dict[str, float]:
+        return {k: self.reward_terms[k] for k in PENALTIES}
 
 
 @dataclass(frozen=True)
@@ -97,17 +117,43 @@ class RewardModel:
         return -cost if self.mode == "shaped" else 0.0
 
     def score(self, record: RecordScore, step_penalties: dict[str, float], extra_read: int = 0, extra_write: int = 0) -> EpisodeScore:
-        """The end of an episode: terms, every penalty, the terminal reward and the total."""
-        terms = reward_terms(record)
+        """The end of an episode: terms, every penalty, the terminal reward and the total.
+
+        Written out rather than through :func:`reward_terms` (the same terms; a test holds them
+        equal), as every episode ends here.
+        """
+        q_total, p_total = record.query_total, record.profile_total
+        names = 1.0 if record.tool_names else 0.0
+        platform = 1.0 if record.platforms else 0.0
+        query = min(1.0, record.query_hits / q_total) if q_total else names
+        profile = min(1.0, record.profile_hits / p_total) if p_total else names
+        success = 1.0 if record.overall else 0.0
         extra_r, extra_w = extra_read * _EXTRA_READ, extra_write * _EXTRA_WRITE
-        penalties = {**step_penalties, "extra_read": extra_r, "extra_write": extra_w}
+        invalid, questions, lookups = step_penalties["invalid"], step_penalties["questions"], step_penalties["lookups"]
         if self.mode == "sparse":
-            return EpisodeScore(record, terms, penalties, terms["success"], terms["success"])
-        # the weighted sum in REWARD_WEIGHTS' order, written out: every episode ends here
-        platform, names, query, profile, success = terms.values()
-        terminal = (_W[0] * platform + _W[1] * names + _W[2] * query + _W[3] * profile + _W[4] * success) - extra_r - extra_w
-        return EpisodeScore(record, terms, penalties, terminal, terminal - sum(step_penalties.values()))
+            terminal = total = success
+        else:  # the weighted sum in REWARD_WEIGHTS' order
+            terminal = (
+                (_W_PLATFORM * platform + _W_NAMES * names + _W_QUERY * query + _W_PROFILE * profile + _W_SUCCESS * success)
+                - extra_r
+                - extra_w
+            )
+            total = terminal - (invalid + questions + lookups)
+        shown = {
+            "platform": platform,
+            "tool_names": names,
+            "query_args": query,
+            "profile_args": profile,
+            "success": success,
+            "penalty_invalid": invalid,
+            "penalty_questions": questions,
+            "penalty_lookups": lookups,
+            "penalty_extra_read": extra_r,
+            "penalty_extra_write": extra_w,
+            "total": total,
+        }
+        return EpisodeScore(record, shown, terminal)
 
 
-_W = tuple(REWARD_WEIGHTS.values())
+_W_PLATFORM, _W_NAMES, _W_QUERY, _W_PROFILE, _W_SUCCESS = REWARD_WEIGHTS.values()
 _EXTRA_READ, _EXTRA_WRITE = COSTS["extra_read"], COSTS["extra_write"]

@@ -21,7 +21,7 @@ from ptenv.core.observations import dumps
 from ptenv.core.reward import EpisodeScore
 from ptenv.core.user_sim import ScriptedUser, SimulatedUser
 from ptenv.scenarios import Task, UserProfile
-from ptenv.scoring import GoldAnswer, Prediction, score_record
+from ptenv.scoring import GoldAnswer, Prediction, judge_strict, score_record
 from ptenv.tools_registry import Backend, Registry, ToolKind
 
 _WRITE = ToolKind.WRITE
@@ -38,6 +38,8 @@ class CallRecord:
     api: str | None = None
     kind: str = "builtin"
     args: dict[str, Any] = field(default_factory=dict)
+    #: The platform's display name (PTBench's vocabulary: what the scorer compares).
+    platform_name: str | None = None
 
 
 class TaskEpisode(EpisodeCore):
@@ -151,7 +153,7 @@ class TaskEpisode(EpisodeCore):
         self.ledger.counts["tool_calls"] += 1
         ok, result, checked = self.backend.call_checked(tool, call.arguments)
         args = checked.named if checked is not None else {}
-        self.calls.append(CallRecord(tool.name, ok, tool.platform, tool.api, tool.kind, args))  # a str enum: "READ"/"WRITE"
+        self.calls.append(CallRecord(tool.name, ok, tool.platform, tool.api, tool.kind, args, tool.platform_name))  # kind: a ToolKind
         if checked is None:  # malformed arguments are a bad action
             return {"tool": tool.name, "ok": False, **result}, self.ledger.charge("invalid")
         if not ok:  # a well-formed call the world refused (not found, wrong state): no penalty
@@ -169,54 +171,67 @@ class TaskEpisode(EpisodeCore):
         return {"tool": name, "ok": True, "output": out.output}, cost
 
     # -- scoring ------------------------------------------------------------------------------
-    def score(self) -> EpisodeScore:
-        pred, extra_read, extra_write = prediction_from_calls(self.calls, self.gold, self.scenario.platform)
-        record = score_record(pred, self.gold, self.config.scorer)
+    def score(self, notes: bool = False) -> EpisodeScore:
+        """Judge the calls made against the gold (``notes``: say in words what was wrong)."""
+        platform, calls, pred_map, counts, extra_read, extra_write = index_calls(self.calls, self.gold.function_counts)
+        if self.config.scorer == "strict":  # the default: judged from the index, no Prediction made
+            record = judge_strict(platform, calls, pred_map, counts, self.gold, notes)
+        else:
+            record = score_record(Prediction(platform, calls), self.gold, self.config.scorer, notes)
         return self.reward.score(record, self.ledger.penalties, extra_read, extra_write)
 
     def score_unanswered(self) -> EpisodeScore:
         return self.reward.score(score_record(UNANSWERED, self.gold, self.config.scorer), self.ledger.penalties)
 
 
-def prediction_from_calls(calls: list[CallRecord], gold: GoldAnswer, platform_of: Any) -> tuple[Prediction, int, int]:
+#: What a trajectory answers, indexed: the platform's name, the calls, each function's last
+#: arguments, the calls per function; then its extra READ and WRITE calls.
+CallIndex = tuple[str | None, tuple[tuple[str, dict[str, Any]], ...], dict[str, dict[str, Any]], dict[str, int], int, int]
+
+
+def index_calls(calls: list[CallRecord], gold_counts: dict[str, int]) -> CallIndex:
     """The multi-step scoring rule: what a trajectory answers, and its extra READ and WRITE calls.
 
     The prediction is what the agent did on the platform it ended on (its last successful call):
     every WRITE call there, and the last call of each gold READ API. READ calls outside the gold
     are exploration: they cost ``extra_read`` each but do not fail ``tool_names``. WRITE calls
     outside the gold (or beyond the gold's count, or on another platform) changed the world: they
-    fail ``tool_names`` and cost ``extra_write`` each. ``platform_of(id)`` gives a platform's spec.
+    fail ``tool_names`` and cost ``extra_write`` each. ``gold_counts``: the gold's calls per
+    function. The index is built in the same pass (the strict scorer reads it: every episode
+    ends here).
     """
-    chosen = None
+    last = None
     for c in reversed(calls):
         if c.ok and c.platform is not None:
-            chosen = c.platform
+            last = c
             break
-    if chosen is None:
-        return Prediction(platform=None, calls=()), 0, 0
-    gold_count = gold.function_counts
+    if last is None:
+        return None, (), {}, {}, 0, 0
+    chosen = last.platform
     extra_read = extra_write = 0
     last_read: dict[str, dict[str, Any]] = {}
     writes: list[tuple[str, dict[str, Any]]] = []
-    write_seen: dict[str, int] = {}
+    counts: dict[str, int] = {}  # of the writes here; each read kept counts once
     for c in calls:
         if not c.ok or c.platform is None:
             continue
         api = c.api
         assert api is not None
-        is_write = c.kind == _WRITE
+        is_write = c.kind is _WRITE
         if c.platform != chosen:
             extra_write += is_write
             extra_read += not is_write
         elif is_write:
             writes.append((api, c.args))
-            n = write_seen[api] = write_seen.get(api, 0) + 1
-            if n > gold_count.get(api, 0):
+            n = counts[api] = counts.get(api, 0) + 1
+            if n > gold_counts.get(api, 0):
                 extra_write += 1
-        elif api in gold_count:
+        elif api in gold_counts:
             extra_read += api in last_read
             last_read[api] = c.args
         else:
             extra_read += 1
-    calls_out = (*last_read.items(), *writes)
-    return Prediction(platform=platform_of(chosen).name, calls=calls_out), extra_read, extra_write
+    if last_read:
+        counts.update(dict.fromkeys(last_read, 1))
+    out = (*last_read.items(), *writes)
+    return last.platform_name, out, dict(out), counts, extra_read, extra_write

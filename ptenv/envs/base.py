@@ -55,16 +55,6 @@ def _names(values: Sequence[str] | None) -> tuple[str, ...] | None:
     return tuple(values) if values else None
 
 
-class _PenaltyKeys(dict[str, str]):
-    """``info["reward_terms"]``'s name of each penalty (formatted once)."""
-
-    def __missing__(self, key: str) -> str:
-        return f"penalty_{key}"
-
-
-_PENALTY_KEYS = _PenaltyKeys({k: f"penalty_{k}" for k in ("invalid", "questions", "lookups", "extra_read", "extra_write")})
-
-
 class BaseTaskEnv(gym.Env[str, str]):
     """The fat base class; the registered ids are thin variants of its subclasses (as Minigrid)."""
 
@@ -205,19 +195,15 @@ class BaseTaskEnv(gym.Env[str, str]):
             self._unrendered = None
         return self._last_obs
 
-    def _end_info(self, info: TaskInfo, score: EpisodeScore) -> dict[str, Any]:
-        return {
-            "task_id": info.id,
-            "scenario": info.scenario,
-            "kind": info.kind,
-            "success": score.success,
-            "reward_terms": {
-                **score.terms,
-                **dict(zip(map(_PENALTY_KEYS.__getitem__, score.penalties), score.penalties.values(), strict=True)),
-                "total": score.total,
-            },
-            "metrics": score.record.as_dict(notes=self.debug),
-        }
+    def _end_info(self, info: TaskInfo, score: EpisodeScore, into: dict[str, Any] | None = None) -> dict[str, Any]:
+        """What ``info`` says of a closed request: its task, success, reward terms and metrics
+        (added to ``into`` if given, an ``info`` that already names the task, else a new dict)."""
+        out: dict[str, Any] = {"task_id": info.id, "scenario": info.scenario} if into is None else into
+        out["kind"] = info.kind
+        out["success"] = score.record.overall
+        out["reward_terms"] = score.reward_terms.copy()
+        out["metrics"] = score.record.as_dict(notes=self.debug)
+        return out
 
     def render(self) -> Any:  # ansi text or None (Any: Gymnasium versions type render differently)
         if self.render_mode == "ansi":

@@ -6,6 +6,7 @@ from typing import Any, SupportsFloat
 
 from ptenv.core.episode import UNANSWERED, TaskInfo
 from ptenv.core.records import ANSWER_FORMAT, ONE_SHOT_KINDS, PTBenchRecord, prediction_from_text
+from ptenv.core.reward import NO_STEP_PENALTIES
 from ptenv.envs.base import BaseTaskEnv
 from ptenv.scoring import score_record
 from ptenv.tools_registry import Registry
@@ -92,7 +93,7 @@ class PTBenchEnv(BaseTaskEnv):
             return []
         self._done = True
         task, rec = self._current
-        score = self.config.reward.score(score_record(UNANSWERED, rec.gold, self.config.scorer), {})
+        score = self.config.reward.score(score_record(UNANSWERED, rec.gold, self.config.scorer), NO_STEP_PENALTIES)
         return [self._unanswered(task, score)]
 
     def step(self, action: str) -> tuple[str, SupportsFloat, bool, bool, dict[str, Any]]:
@@ -107,7 +108,7 @@ class PTBenchEnv(BaseTaskEnv):
         record = score_record(pred, rec.gold, self.config.scorer)
         if problem:
             record.notes.insert(0, problem)
-        score = self.config.reward.score(record, {})
+        score = self.config.reward.score(record, NO_STEP_PENALTIES)
         info: dict[str, Any] = {
             "task_id": task.id,
             "scenario": task.scenario,

@@ -134,7 +134,7 @@ class PersonalSessionEnv(BaseTaskEnv):
             self._show(payload)
             return self._last_obs, reward, False, False, info
         # the request is closed: score it, give feedback, move on
-        score = ep.score()
+        score = ep.score(self.debug)
         self._results.append(score)
         reward += score.terminal_reward
         info["task_result"] = self._end_info(ep.info, score)

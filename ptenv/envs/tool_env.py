@@ -89,9 +89,9 @@ class PersonalToolEnv(BaseTaskEnv):
         truncated = not terminated and ep.steps >= self.config.max_steps
         info = self._get_info()
         if terminated or truncated:
-            self._score = ep.score()
+            self._score = ep.score(self.debug)
             reward += self._score.terminal_reward
-            info.update(self._end_info(ep.info, self._score))
+            self._end_info(ep.info, self._score, info)  # info names the task already
             if self.debug:
                 info["gold"] = ep.debug_gold()
         return self._show(payload), reward, terminated, truncated, info

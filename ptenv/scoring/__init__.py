@@ -10,6 +10,7 @@ from ptenv.scoring.scorer import (
     Prediction,
     RecordScore,
     Scorer,
+    judge_strict,
     record_from_dict,
     score_record,
 )
@@ -25,5 +26,6 @@ __all__ = [
     "aggregate",
     "combine",
     "record_from_dict",
+    "judge_strict",
     "score_record",
 ]

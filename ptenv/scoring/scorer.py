@@ -65,6 +65,15 @@ class GoldAnswer:
         return {f: {p: frozenset(_norm(a) for a in acc) for p, acc in params.items()} for f, params in self.calls}
 
     @cached_property
+    def strict_exact(self) -> dict[str, dict[str, frozenset[Any]]]:
+        """Each accepted value that is a ``str`` or an ``int`` (never a bool), as given: a value of
+        the same type equal to one of these is accepted without being normalized (the fast path;
+        a ``str`` equals only ``str``s, an ``int`` only numbers, and the set holds no float)."""
+        return {
+            f: {p: frozenset(a for a in acc if type(a) is str or type(a) is int) for p, acc in params.items()} for f, params in self.calls
+        }
+
+    @cached_property
     def by_function(self) -> dict[str, dict[str, tuple[Any, ...]]]:
         """Each gold function's accepted values by parameter (a repeated function keeps its last)."""
         return dict(self.calls)
@@ -91,6 +100,25 @@ class GoldAnswer:
     def platform_names(self) -> frozenset[str]:
         """The platform's spellings the strict scorer accepts, lower-cased."""
         return frozenset({self.platform.lower(), *(a.lower() for a in self.platform_aliases)})
+
+    @cached_property
+    def strict_plan(self) -> tuple[Any, ...]:
+        """What the strict scorer reads of the gold, in one look-up: by_function, strict_values,
+        strict_exact, function_counts, param_keys, platform_names, query_set, profile_set and the
+        two parameter counts. (The interpreter does not specialize reading a cached property, so
+        one read instead of ten is measurably faster, and every episode ends with one.)"""
+        return (
+            self.by_function,
+            self.strict_values,
+            self.strict_exact,
+            self.function_counts,
+            self.param_keys,
+            self.platform_names,
+            self.query_set,
+            self.profile_set,
+            len(self.query_params),
+            len(self.profile_params),
+        )
 
     @classmethod
     def from_ptbench(
@@ -172,14 +200,22 @@ def record_from_dict(d: dict[str, Any]) -> RecordScore:
 
 
 # -- one record --------------------------------------------------------------------------------
-def score_record(pred: Prediction, gold: GoldAnswer, scorer: Scorer = "compat") -> RecordScore:
-    s = RecordScore(query_total=len(gold.query_params), profile_total=len(gold.profile_params))
+def score_record(pred: Prediction, gold: GoldAnswer, scorer: Scorer = "compat", notes: bool = True) -> RecordScore:
+    """Score one prediction. ``notes`` off leaves :attr:`RecordScore.notes` empty (the words cost
+    time at every episode's end and are shown only in debug mode)."""
     if pred.calls is None:
-        s.notes.append("answer could not be parsed")
-        return s
-    if scorer == "strict" and pred.positional:
-        s.notes.append(f"{pred.positional} positional argument(s): arguments must be named")
-        return s
+        return RecordScore(query_total=len(gold.query_params), profile_total=len(gold.profile_params), notes=["answer could not be parsed"])
+    if scorer == "strict":
+        if pred.positional:
+            why = [f"{pred.positional} positional argument(s): arguments must be named"]
+            return RecordScore(query_total=len(gold.query_params), profile_total=len(gold.profile_params), notes=why)
+        pred_map: dict[str, dict[str, Any]] = {}  # dict semantics: a repeated function keeps its last arguments
+        counts: dict[str, int] = {}
+        for f, a in pred.calls:
+            pred_map[f] = a
+            counts[f] = counts.get(f, 0) + 1
+        return judge_strict(pred.platform, pred.calls, pred_map, counts, gold, notes)
+    s = RecordScore(query_total=len(gold.query_params), profile_total=len(gold.profile_params))
     try:
         _score(pred, gold, scorer, s)
     except _Raised as exc:  # published behaviour: the whole record becomes a format failure
@@ -187,62 +223,76 @@ def score_record(pred: Prediction, gold: GoldAnswer, scorer: Scorer = "compat") 
     return s
 
 
-def _score_strict(pred: Prediction, gold: GoldAnswer, s: RecordScore) -> None:
-    """The strict scorer, written for speed (every episode ends here): the gold's side is worked
-    out once on the gold; the same rules as the compat branch of :func:`_score` otherwise."""
-    calls = pred.calls
-    assert calls is not None
-    gold_map, norm = gold.by_function, gold.strict_values
-    pred_map: dict[str, dict[str, Any]] = {}  # dict semantics: a repeated function keeps its last arguments
-    counts: dict[str, int] = {}
-    for f, a in calls:
-        pred_map[f] = a
-        counts[f] = counts.get(f, 0) + 1
-    s.format = True
-    platforms = s.platforms = (pred.platform or "").strip().lower() in gold.platform_names
-    names = s.tool_names = counts == gold.function_counts
-    if not platforms:
-        s.notes.append(f"platform {pred.platform!r} instead of {gold.platform!r}")
+def judge_strict(
+    platform: str | None,
+    calls: tuple[tuple[str, dict[str, Any]], ...],
+    pred_map: dict[str, dict[str, Any]],
+    counts: dict[str, int],
+    gold: GoldAnswer,
+    notes: bool = True,
+) -> RecordScore:
+    """The strict scorer on a prediction given with its index: ``pred_map`` (each function's last
+    arguments) and ``counts`` (calls per function). Written for speed, as every episode ends here:
+    the gold's side is worked out once on the gold, and the record is made once, whole."""
+    gold_map, norm, exact, gold_counts, param_keys, platform_names, query, profile, n_query, n_profile = gold.strict_plan
+    platforms = (platform or "").strip().lower() in platform_names
+    names = param_names = counts == gold_counts
     if names:  # the same functions as the gold: are their parameters named alike?
-        for f, keys in gold.param_keys:
+        for f, keys in param_keys:
             if pred_map[f].keys() != keys:
-                names = False
+                param_names = False
                 break
-    s.tool_param_names = names
-    query, profile = gold.query_set, gold.profile_set
+    why: list[str] | None = [] if notes else None
+    if why is not None and not platforms:
+        why.append(f"platform {platform!r} instead of {gold.platform!r}")
     if len(pred_map) == len(calls):
         # each function called once (the usual answer): every (function, argument) pair is judged
-        # once, for the values and the hits alike; the two passes below give the same
-        wrong: set[tuple[str, str]] = set()
+        # once, for the values and the hits alike; _strict_repeated gives the same
+        wrong: set[tuple[str, str]] | None = None
         query_hits = profile_hits = 0
         for f, args in calls:
             expected = gold_map.get(f)
             if expected is None:
                 continue
-            accepted = norm[f]
+            accepted, same = norm[f], exact[f]
             for p, v in args.items():
                 if p in expected:
-                    if _norm(v) in accepted[p]:
+                    t = type(v)
+                    if (t is str or t is int) and v in same[p] or _norm(v) in accepted[p]:
                         query_hits += p in query
                         profile_hits += p in profile
+                    elif wrong is None:
+                        wrong = {(f, p)}
                     else:
                         wrong.add((f, p))
         wrong_values = [f"{f}.{p}" for f, params in gold_map.items() for p in params if (f, p) in wrong] if wrong else []
-        values = s.tool_param_values = names and not wrong_values
-        s.overall = values and platforms
-        if platforms:  # argument accuracy is gated on the platform
-            s.query_hits, s.profile_hits = query_hits, profile_hits
     else:
-        wrong_values = _strict_repeated(calls, gold, pred_map, s)
-    if not s.tool_param_values:  # right functions, names and values: no error to classify
-        _errors(pred, gold, pred_map, gold_map, wrong_values, "strict", s, counts)
+        wrong_values, query_hits, profile_hits = _strict_repeated(calls, gold, pred_map, platforms)
+    values = param_names and not wrong_values
+    errors = {} if values else _errors(calls, gold, pred_map, wrong_values, "strict", why, counts)
+    if not platforms:  # argument accuracy is gated on the platform
+        query_hits = profile_hits = 0
+    return RecordScore(
+        True,
+        platforms,
+        names,
+        param_names,
+        values,
+        values and platforms,
+        query_hits,
+        n_query,
+        profile_hits,
+        n_profile,
+        errors,
+        why if why is not None else [],
+    )
 
 
 def _strict_repeated(
-    calls: tuple[tuple[str, dict[str, Any]], ...], gold: GoldAnswer, pred_map: dict[str, dict[str, Any]], s: RecordScore
-) -> list[str]:
-    """The strict scorer's values and hits when a function is called more than once: values are
-    judged on its last call, hits on the first call of each (function, argument) pair."""
+    calls: tuple[tuple[str, dict[str, Any]], ...], gold: GoldAnswer, pred_map: dict[str, dict[str, Any]], platforms: bool
+) -> tuple[list[str], int, int]:
+    """The strict scorer's wrong values and hits when a function is called more than once: values
+    are judged on its last call, hits on the first call of each (function, argument) pair."""
     gold_map, norm = gold.by_function, gold.strict_values
     wrong_values = []
     for f, params in gold_map.items():
@@ -253,9 +303,8 @@ def _strict_repeated(
         for p in params:
             if p in args and _norm(args[p]) not in accepted[p]:
                 wrong_values.append(f"{f}.{p}")
-    s.tool_param_values = s.tool_param_names and not wrong_values
-    s.overall = s.tool_param_values and s.platforms
-    if s.platforms:  # argument accuracy is gated on the platform; a duplicate call earns nothing twice
+    query_hits = profile_hits = 0
+    if platforms:  # argument accuracy is gated on the platform; a duplicate call earns nothing twice
         query, profile = gold.query_set, gold.profile_set
         seen: set[tuple[str, str]] = set()
         for f, args in calls:
@@ -268,82 +317,58 @@ def _strict_repeated(
                     continue
                 seen.add((f, p))
                 if _norm(v) in accepted[p]:
-                    s.query_hits += p in query
-                    s.profile_hits += p in profile
-    return wrong_values
+                    query_hits += p in query
+                    profile_hits += p in profile
+    return wrong_values, query_hits, profile_hits
 
 
 def _score(pred: Prediction, gold: GoldAnswer, scorer: Scorer, s: RecordScore) -> None:
-    if scorer == "strict":
-        _score_strict(pred, gold, s)
-        return
+    """The compat scorer (PTBench's published one, quirks included)."""
     assert pred.calls is not None
     gold_map = gold.by_function
-    if scorer == "compat":
-
-        def value_ok(f: str, p: str, v: Any) -> bool:
-            return _compat_value_ok(v, gold_map[f][p])
-    else:
-        norm = gold.strict_values
-
-        def value_ok(f: str, p: str, v: Any) -> bool:
-            return _norm(v) in norm[f][p]
-
     # dict semantics: a repeated function keeps its last arguments
     pred_map: dict[str, dict[str, Any]] = {f: a for f, a in pred.calls}
     s.format = True
-    if scorer == "compat":
-        s.platforms = pred.platform == gold.platform
-        s.tool_names = set(pred_map) == set(gold_map)
-    else:
-        s.platforms = (pred.platform or "").strip().lower() in gold.platform_names
-        s.tool_names = _count(f for f, _ in pred.calls) == gold.function_counts
+    s.platforms = pred.platform == gold.platform
+    s.tool_names = set(pred_map) == set(gold_map)
     if not s.platforms:
         s.notes.append(f"platform {pred.platform!r} instead of {gold.platform!r}")
     s.tool_param_names = s.tool_names and all(set(pred_map[f]) == set(gold_map[f]) for f in gold_map)
-    values_right = s.tool_param_names
     wrong_values = []
     for f, params in gold_map.items():
         for p in params:
-            if f in pred_map and p in pred_map[f] and not value_ok(f, p, pred_map[f][p]):
+            if f in pred_map and p in pred_map[f] and not _compat_value_ok(pred_map[f][p], params[p]):
                 wrong_values.append(f"{f}.{p}")
-    s.tool_param_values = values_right and not wrong_values
+    s.tool_param_values = s.tool_param_names and not wrong_values
     s.overall = s.tool_param_values and s.platforms
-    # query / profile parameter accuracy
-    gate = scorer == "compat" or s.platforms
-    seen: set[tuple[str, str]] = set()
+    # query / profile parameter accuracy: not gated on the platform, duplicates count again (as published)
     for f, args in pred.calls:
         for p, v in args.items():
             if f not in gold_map or p not in gold_map[f]:
                 continue
-            if scorer == "strict":
-                if (f, p) in seen:  # a duplicate call earns nothing twice
-                    continue
-                seen.add((f, p))
-            hit = value_ok(f, p, v)
-            if gate and hit and p in gold.query_params:
-                s.query_hits += 1
-            if gate and hit and p in gold.profile_params:
-                s.profile_hits += 1
+            if _compat_value_ok(v, gold_map[f][p]):
+                s.query_hits += p in gold.query_params
+                s.profile_hits += p in gold.profile_params
     if not s.tool_param_values:  # right functions, names and values: no error to classify
-        _errors(pred, gold, pred_map, gold_map, wrong_values, scorer, s)
+        s.errors = _errors(pred.calls, gold, pred_map, wrong_values, scorer, s.notes)
 
 
 def _errors(
-    pred: Prediction,
+    calls: tuple[tuple[str, dict[str, Any]], ...],
     gold: GoldAnswer,
     pred_map: dict[str, dict[str, Any]],
-    gold_map: dict[str, dict[str, Any]],
     wrong_values: list[str],
     scorer: Scorer,
-    s: RecordScore,
+    notes: list[str] | None,
     pred_counts: dict[str, int] | None = None,
-) -> None:
+) -> dict[str, int]:
+    """PTBench's error taxonomy for a record that is not right (one label per kind); its words go
+    to ``notes`` unless that is None."""
+    gold_map = gold.by_function
     if scorer == "compat":  # function *sets*: a duplicate call is no error
         extra, missing = set(pred_map) - set(gold_map), set(gold_map) - set(pred_map)
     else:  # call multisets: a duplicate call is an excessive one
-        assert pred.calls is not None
-        pc, gc = pred_counts if pred_counts is not None else _count(f for f, _ in pred.calls), gold.function_counts
+        pc, gc = pred_counts if pred_counts is not None else _count(f for f, _ in calls), gold.function_counts
         extra = {f for f, n in pc.items() if n > gc.get(f, 0)}
         missing = {f for f, n in gc.items() if n > pc.get(f, 0)}
     # compat reports extra functions as "missing" and missing ones as "excessive" (quirk 6)
@@ -356,23 +381,30 @@ def _errors(
     err: dict[str, int] = {}
     if extra and missing:
         err["func_wrong_error"] = 1
-        s.notes.append(f"wrong functions: called {sorted(extra)}, expected {sorted(missing)}")
+        if notes is not None:
+            notes.append(f"wrong functions: called {sorted(extra)}, expected {sorted(missing)}")
     elif extra:
         err[label_extra] = 1
-        s.notes.append(f"unexpected functions {sorted(extra)}")
+        if notes is not None:
+            notes.append(f"unexpected functions {sorted(extra)}")
     elif missing:
         err[label_missing] = 1
-        s.notes.append(f"missing functions {sorted(missing)}")
+        if notes is not None:
+            notes.append(f"missing functions {sorted(missing)}")
     else:
         p_extra = [f"{f}.{p}" for f in gold_map for p in pred_map[f] if p not in gold_map[f]]
         p_missing = [f"{f}.{p}" for f in gold_map for p in gold_map[f] if p not in pred_map[f]]
         if p_extra:
             err[p_extra_label] = 1
-            s.notes.append(f"unexpected arguments {p_extra}")
         if p_missing:
             err[p_missing_label] = 1
-            s.notes.append(f"missing arguments {p_missing}")
         if not p_extra and not p_missing and wrong_values:
             err["value_error"] = 1
-            s.notes.append(f"wrong values for {wrong_values}")
-    s.errors = err
+        if notes is not None:
+            if p_extra:
+                notes.append(f"unexpected arguments {p_extra}")
+            if p_missing:
+                notes.append(f"missing arguments {p_missing}")
+            if not p_extra and not p_missing and wrong_values:
+                notes.append(f"wrong values for {wrong_values}")
+    return err
