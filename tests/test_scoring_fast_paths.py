@@ -191,3 +191,51 @@ def test_words_on_what_was_wrong_come_in_debug_mode_only() -> None:
         assert not info["success"] and info["metrics"]["errors"]
         assert ("notes" in info["metrics"]) is debug and (not debug or info["metrics"]["notes"])
         env.close()
+
+
+def plain_rule(calls: list[Any], gold_counts: dict[str, int]) -> tuple[Any, ...]:
+    """The multi-step scoring rule (docs/scoring.md) over the whole list of calls at the end."""
+    from ptenv.tools_registry import ToolKind
+
+    done = [c for c in calls if c.ok and c.platform is not None]
+    if not done:
+        return None, (), {}, {}, 0, 0
+    chosen = done[-1]
+    here = [c for c in done if c.platform == chosen.platform]
+    elsewhere = [c.kind == ToolKind.WRITE for c in done if c.platform != chosen.platform]
+    reads = [c for c in here if c.kind != ToolKind.WRITE]
+    writes = [(c.api, c.args) for c in here if c.kind == ToolKind.WRITE]
+    last_read: dict[str, Any] = {}
+    for c in reads:
+        if c.api in gold_counts:
+            last_read[c.api] = c.args
+    extra_read = sum(c.api not in gold_counts for c in reads) + sum(c.api in gold_counts for c in reads) - len(last_read)
+    write_counts: dict[str, int] = {}
+    for api, _ in writes:
+        write_counts[api] = write_counts.get(api, 0) + 1
+    extra_write = sum(max(0, n - gold_counts.get(api, 0)) for api, n in write_counts.items())
+    out = (*last_read.items(), *writes)
+    counts = {**write_counts, **dict.fromkeys(last_read, 1)}
+    return chosen.platform_name, out, dict(out), counts, extra_read + elsewhere.count(False), extra_write + elsewhere.count(True)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_trajectory_index_answers_as_the_rule_says(seed: int) -> None:
+    from ptenv.core.trajectory import CallRecord, Trajectory
+    from ptenv.tools_registry import ToolKind
+
+    rng = random.Random(seed)
+    apis = {"search": ToolKind.READ, "details": ToolKind.READ, "history": ToolKind.READ, "order": ToolKind.WRITE, "cancel": ToolKind.WRITE}
+    for _ in range(400):
+        gold_counts = {api: rng.randint(1, 2) for api in rng.sample(sorted(apis), rng.randint(1, 3))}
+        trajectory = Trajectory(gold_counts)
+        calls = []
+        for i in range(rng.randint(0, 7)):
+            platform = rng.choice(["quickbite", "foodhub", "dashly"])
+            api = rng.choice(sorted(apis))
+            call = CallRecord(f"{platform}__{api}", rng.random() < 0.8, platform, api, apis[api], {"n": i}, platform.title())
+            trajectory.add(call)
+            calls.append(call)
+        got = trajectory.answer()
+        assert got == plain_rule(calls, gold_counts), (calls, gold_counts)
+        assert trajectory.calls == calls

@@ -2,8 +2,8 @@
 
 :class:`TaskEpisode` parses actions, resolves tool names through the registry, runs platform
 tools on its :class:`~ptenv.tools_registry.Backend` and built-ins through
-:class:`~ptenv.core.builtins.Builtins`, keeps the trajectory and the ledger, and at the end scores
-what was done (:func:`prediction_from_calls`) with the reward model.
+:class:`~ptenv.core.builtins.Builtins`, keeps the trajectory (:mod:`ptenv.core.trajectory`: the multi-step scoring rule) and the ledger,
+and at the end scores what was done with the reward model.
 
 Its source (:class:`~ptenv.core.sources.DatasetSource`) hands it what is worked out once per task
 or user: the gold in PTBench's vocabulary and the user as the visibility mode shows them.
@@ -11,7 +11,6 @@ or user: the gold in PTBench's vocabulary and the user as the visibility mode sh
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from ptenv.core.actions import ParsedCall
@@ -19,27 +18,13 @@ from ptenv.core.builtins import FINISH, FINISHED, Builtins
 from ptenv.core.episode import INSTRUCTIONS, UNANSWERED, EpisodeConfig, EpisodeCore, TaskInfo
 from ptenv.core.observations import dumps
 from ptenv.core.reward import EpisodeScore
+from ptenv.core.trajectory import CallRecord, Trajectory
 from ptenv.core.user_sim import ScriptedUser, SimulatedUser
 from ptenv.scenarios import Task, UserProfile
 from ptenv.scoring import GoldAnswer, Prediction, judge_strict, score_record
-from ptenv.tools_registry import Backend, Registry, ToolKind
+from ptenv.tools_registry import Backend, Registry
 
-_WRITE = ToolKind.WRITE
 HIDDEN_NOTE = "The user's profile is hidden: use get_profile_field, search_history or ask_user (each has a small cost)."
-
-
-@dataclass(slots=True)
-class CallRecord:
-    """One call the agent made. ``args`` are the validated values that ran, by the platform's names."""
-
-    tool: str
-    ok: bool
-    platform: str | None = None
-    api: str | None = None
-    kind: str = "builtin"
-    args: dict[str, Any] = field(default_factory=dict)
-    #: The platform's display name (PTBench's vocabulary: what the scorer compares).
-    platform_name: str | None = None
 
 
 class TaskEpisode(EpisodeCore):
@@ -64,7 +49,9 @@ class TaskEpisode(EpisodeCore):
         self.backend = Backend(registry.world(task.scenario), seed=task.seed, now=task.now)
         self.tool_index = registry.tool_index(task.scenario)
         self.offered = Builtins.offered(config.visibility, config.tool_view)
-        self.calls: list[CallRecord] = []
+        #: Every call made, its successful platform calls indexed for scoring as they are made.
+        self.trajectory = Trajectory(gold.function_counts)
+        self.calls = self.trajectory.calls
         #: The ``platform_first`` view: platform tools only once one is chosen, and only its own.
         self.platform_first = config.tool_view == "platform_first"
         self.chosen_platform: str | None = None
@@ -153,7 +140,7 @@ class TaskEpisode(EpisodeCore):
         self.ledger.counts["tool_calls"] += 1
         ok, result, checked = self.backend.call_checked(tool, call.arguments)
         args = checked.named if checked is not None else {}
-        self.calls.append(CallRecord(tool.name, ok, tool.platform, tool.api, tool.kind, args, tool.platform_name))  # kind: a ToolKind
+        self.trajectory.add(CallRecord(tool.name, ok, tool.platform, tool.api, tool.kind, args, tool.platform_name))  # kind: a ToolKind
         if checked is None:  # malformed arguments are a bad action
             return {"tool": tool.name, "ok": False, **result}, self.ledger.charge("invalid")
         if not ok:  # a well-formed call the world refused (not found, wrong state): no penalty
@@ -173,7 +160,7 @@ class TaskEpisode(EpisodeCore):
     # -- scoring ------------------------------------------------------------------------------
     def score(self, notes: bool = False) -> EpisodeScore:
         """Judge the calls made against the gold (``notes``: say in words what was wrong)."""
-        platform, calls, pred_map, counts, extra_read, extra_write = index_calls(self.calls, self.gold.function_counts)
+        platform, calls, pred_map, counts, extra_read, extra_write = self.trajectory.answer()
         if self.config.scorer == "strict":  # the default: judged from the index, no Prediction made
             record = judge_strict(platform, calls, pred_map, counts, self.gold, notes)
         else:
@@ -182,56 +169,3 @@ class TaskEpisode(EpisodeCore):
 
     def score_unanswered(self) -> EpisodeScore:
         return self.reward.score(score_record(UNANSWERED, self.gold, self.config.scorer), self.ledger.penalties)
-
-
-#: What a trajectory answers, indexed: the platform's name, the calls, each function's last
-#: arguments, the calls per function; then its extra READ and WRITE calls.
-CallIndex = tuple[str | None, tuple[tuple[str, dict[str, Any]], ...], dict[str, dict[str, Any]], dict[str, int], int, int]
-
-
-def index_calls(calls: list[CallRecord], gold_counts: dict[str, int]) -> CallIndex:
-    """The multi-step scoring rule: what a trajectory answers, and its extra READ and WRITE calls.
-
-    The prediction is what the agent did on the platform it ended on (its last successful call):
-    every WRITE call there, and the last call of each gold READ API. READ calls outside the gold
-    are exploration: they cost ``extra_read`` each but do not fail ``tool_names``. WRITE calls
-    outside the gold (or beyond the gold's count, or on another platform) changed the world: they
-    fail ``tool_names`` and cost ``extra_write`` each. ``gold_counts``: the gold's calls per
-    function. The index is built in the same pass (the strict scorer reads it: every episode
-    ends here).
-    """
-    last = None
-    for c in reversed(calls):
-        if c.ok and c.platform is not None:
-            last = c
-            break
-    if last is None:
-        return None, (), {}, {}, 0, 0
-    chosen = last.platform
-    extra_read = extra_write = 0
-    last_read: dict[str, dict[str, Any]] = {}
-    writes: list[tuple[str, dict[str, Any]]] = []
-    counts: dict[str, int] = {}  # of the writes here; each read kept counts once
-    for c in calls:
-        if not c.ok or c.platform is None:
-            continue
-        api = c.api
-        assert api is not None
-        is_write = c.kind is _WRITE
-        if c.platform != chosen:
-            extra_write += is_write
-            extra_read += not is_write
-        elif is_write:
-            writes.append((api, c.args))
-            n = counts[api] = counts.get(api, 0) + 1
-            if n > gold_counts.get(api, 0):
-                extra_write += 1
-        elif api in gold_counts:
-            extra_read += api in last_read
-            last_read[api] = c.args
-        else:
-            extra_read += 1
-    if last_read:
-        counts.update(dict.fromkeys(last_read, 1))
-    out = (*last_read.items(), *writes)
-    return last.platform_name, out, dict(out), counts, extra_read, extra_write

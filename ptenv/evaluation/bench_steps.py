@@ -175,44 +175,68 @@ def numeric_figures(rounds: int = 5, episodes: int = 300) -> dict[str, float]:
     return {k: _med_us(v) for k, v in s.items()}
 
 
-def vector_figures(steps: int = 6000) -> dict[str, float]:
+def vector_figures(steps: int = 6000, rounds: int = 7) -> dict[str, float]:
     """Steps per second of ``PersonalTool-Numeric-v0``: one env in this process, and
-    ``gym.make_vec`` async with one and two worker processes (random valid candidates, after a
-    warm-up as long as the run, so each process has read the tasks it meets)."""
+    ``gym.make_vec`` async with one and two worker processes (random valid candidates). All three
+    are kept open and timed in interleaved rounds of ``steps / rounds`` steps, after a warm-up as
+    long as the run (each process reads the tasks it meets), so that a machine whose load drifts
+    slows them alike; the figures are medians over the rounds, the ratios medians of each round's."""
 
     def pick(rng: np.random.Generator, masks: np.ndarray) -> np.ndarray:
         return np.array([rng.integers(int(m.sum())) for m in masks])  # the valid candidates come first
 
-    def single() -> float:
-        env = gym.make("ptenv/PersonalTool-Numeric-v0", split="test")
-        _, info = env.reset(seed=0)
-        rng = np.random.default_rng(0)
+    class Single:
+        env: Any
 
-        def go(n: int) -> None:
-            nonlocal info
+        def __init__(self) -> None:
+            self.env = gym.make("ptenv/PersonalTool-Numeric-v0", split="test")
+            _, self.info = self.env.reset(seed=0)
+            self.rng = np.random.default_rng(0)
+
+        def run(self, n: int) -> float:
+            env, info, rng = self.env, self.info, self.rng
+            t = time.perf_counter()
             for _ in range(n):
                 _, _, term, trunc, info = env.step(int(pick(rng, info["action_mask"][None])[0]))
                 if term or trunc:
                     _, info = env.reset()
+            rate = n / (time.perf_counter() - t)
+            self.info = info
+            return rate
 
-        go(steps)
-        t = time.perf_counter()
-        go(steps)
-        rate = steps / (time.perf_counter() - t)
-        env.close()
-        return rate
+    class Vector(Single):
+        def __init__(self, n: int) -> None:
+            self.n = n
+            self.env = gym.make_vec("ptenv/PersonalTool-Numeric-v0", num_envs=n, vectorization_mode="async", split="test")
+            _, self.info = self.env.reset(seed=0)
+            self.rng = np.random.default_rng(0)
 
-    def vector(n: int) -> float:
-        venv = gym.make_vec("ptenv/PersonalTool-Numeric-v0", num_envs=n, vectorization_mode="async", split="test")
-        _, info = venv.reset(seed=0)
-        rng = np.random.default_rng(0)
-        for _ in range(steps // n):
-            _, _, _, _, info = venv.step(pick(rng, info["action_mask"]))
-        t = time.perf_counter()
-        for _ in range(steps // n):
-            _, _, _, _, info = venv.step(pick(rng, info["action_mask"]))
-        rate = (steps // n) * n / (time.perf_counter() - t)
-        venv.close()
-        return rate
+        def run(self, n: int) -> float:
+            venv, info, rng = self.env, self.info, self.rng
+            t = time.perf_counter()
+            for _ in range(n // self.n):
+                _, _, _, _, info = venv.step(pick(rng, info["action_mask"]))
+            rate = (n // self.n) * self.n / (time.perf_counter() - t)
+            self.info = info
+            return rate
 
-    return {"single_steps_per_s": single(), "async1_steps_per_s": vector(1), "async2_steps_per_s": vector(2)}
+    runners = {"single": Single(), "async1": Vector(1), "async2": Vector(2)}
+    try:
+        for r in runners.values():  # the warm-up
+            r.run(steps)
+        rates: dict[str, list[float]] = {k: [] for k in runners}
+        for _ in range(rounds):
+            for k, r in runners.items():
+                rates[k].append(r.run(steps // rounds))
+    finally:
+        for r in runners.values():
+            r.env.close()
+    med = statistics.median
+    return {
+        "single_steps_per_s": med(rates["single"]),
+        "async1_steps_per_s": med(rates["async1"]),
+        "async2_steps_per_s": med(rates["async2"]),
+        "async1_vs_single": med(a / b for a, b in zip(rates["async1"], rates["single"], strict=True)),
+        "async2_vs_async1": med(a / b for a, b in zip(rates["async2"], rates["async1"], strict=True)),
+        "async2_vs_single": med(a / b for a, b in zip(rates["async2"], rates["single"], strict=True)),
+    }

@@ -13,9 +13,9 @@ platform spells them, a list of accepted values per parameter).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any, Literal
 
+from ptenv.scoring.gold import GoldAnswer
 from ptenv.scoring.values import _compat_value_ok, _count, _norm, _Raised
 
 Scorer = Literal["compat", "strict"]
@@ -48,92 +48,6 @@ ERRORS: tuple[str, ...] = (
     "param_excessive_error",
     "value_error",
 )
-
-
-@dataclass(frozen=True)
-class GoldAnswer:
-    platform: str
-    calls: tuple[tuple[str, dict[str, tuple[Any, ...]]], ...]
-    query_params: tuple[str, ...] = ()
-    profile_params: tuple[str, ...] = ()
-    #: Other spellings of the platform the strict scorer accepts (e.g. its id).
-    platform_aliases: tuple[str, ...] = ()
-
-    @cached_property
-    def strict_values(self) -> dict[str, dict[str, frozenset[Any]]]:
-        """Every accepted value, normalized once for the strict scorer (scoring is on the hot path)."""
-        return {f: {p: frozenset(_norm(a) for a in acc) for p, acc in params.items()} for f, params in self.calls}
-
-    @cached_property
-    def strict_exact(self) -> dict[str, dict[str, frozenset[Any]]]:
-        """Each accepted value that is a ``str`` or an ``int`` (never a bool), as given: a value of
-        the same type equal to one of these is accepted without being normalized (the fast path;
-        a ``str`` equals only ``str``s, an ``int`` only numbers, and the set holds no float)."""
-        return {
-            f: {p: frozenset(a for a in acc if type(a) is str or type(a) is int) for p, acc in params.items()} for f, params in self.calls
-        }
-
-    @cached_property
-    def by_function(self) -> dict[str, dict[str, tuple[Any, ...]]]:
-        """Each gold function's accepted values by parameter (a repeated function keeps its last)."""
-        return dict(self.calls)
-
-    @cached_property
-    def param_keys(self) -> tuple[tuple[str, frozenset[str]], ...]:
-        """Each gold function with the set of its parameter names (a repeated function: its last)."""
-        return tuple((f, frozenset(params)) for f, params in self.by_function.items())
-
-    @cached_property
-    def function_counts(self) -> dict[str, int]:
-        """How many times each function is in the gold."""
-        return _count(f for f, _ in self.calls)
-
-    @cached_property
-    def query_set(self) -> frozenset[str]:
-        return frozenset(self.query_params)
-
-    @cached_property
-    def profile_set(self) -> frozenset[str]:
-        return frozenset(self.profile_params)
-
-    @cached_property
-    def platform_names(self) -> frozenset[str]:
-        """The platform's spellings the strict scorer accepts, lower-cased."""
-        return frozenset({self.platform.lower(), *(a.lower() for a in self.platform_aliases)})
-
-    @cached_property
-    def strict_plan(self) -> tuple[Any, ...]:
-        """What the strict scorer reads of the gold, in one look-up: by_function, strict_values,
-        strict_exact, function_counts, param_keys, platform_names, query_set, profile_set and the
-        two parameter counts. (The interpreter does not specialize reading a cached property, so
-        one read instead of ten is measurably faster, and every episode ends with one.)"""
-        return (
-            self.by_function,
-            self.strict_values,
-            self.strict_exact,
-            self.function_counts,
-            self.param_keys,
-            self.platform_names,
-            self.query_set,
-            self.profile_set,
-            len(self.query_params),
-            len(self.profile_params),
-        )
-
-    @classmethod
-    def from_ptbench(
-        cls, answer: list[Any], query_params: list[str], profile_params: list[str], aliases: tuple[str, ...] = ()
-    ) -> GoldAnswer:
-        """From a PTBench record's ``answer`` (``[platform, [{func: {param: [accepted, ...]}}]]``)."""
-        platform, calls = answer
-        parsed = tuple((func, {p: tuple(v) for p, v in params.items()}) for call in calls for func, params in call.items())
-        return cls(
-            platform=platform,
-            calls=parsed,
-            query_params=tuple(query_params),
-            profile_params=tuple(profile_params),
-            platform_aliases=aliases,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,8 +148,10 @@ def judge_strict(
     """The strict scorer on a prediction given with its index: ``pred_map`` (each function's last
     arguments) and ``counts`` (calls per function). Written for speed, as every episode ends here:
     the gold's side is worked out once on the gold, and the record is made once, whole."""
-    gold_map, norm, exact, gold_counts, param_keys, platform_names, query, profile, n_query, n_profile = gold.strict_plan
-    platforms = (platform or "").strip().lower() in platform_names
+    gold_map, norm, exact, gold_counts, param_keys, platform_names, as_spelled, query, profile, n_query, n_profile = gold.strict_plan
+    # a platform spelled as the gold spells it (what a call's platform name usually is) is
+    # accepted without making a normalized string of it
+    platforms = platform in as_spelled or (platform or "").strip().lower() in platform_names
     names = param_names = counts == gold_counts
     if names:  # the same functions as the gold: are their parameters named alike?
         for f, keys in param_keys:
