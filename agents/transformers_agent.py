@@ -26,6 +26,7 @@ from typing import Any
 
 from ptenv.core.observations import parse_observation
 from ptenv.tools_registry.diskcache import cache_dir
+from ptenv.tools_registry.views import signature_line
 
 from .llm_common import Usage, result_texts, system_prompt, with_chosen_platform
 
@@ -134,13 +135,8 @@ class TransformersAgent:
         return call
 
     def _tool_lines(self) -> str:
-        lines = ['Tools. Answer with one call as JSON: {"name": "<tool>", "arguments": {"<parameter>": <value>, ...}}']
-        for t in self._tools:
-            props = t.get("parameters", {}).get("properties", {})
-            required = set(t.get("parameters", {}).get("required", []))
-            args = ", ".join(f"{p}{'' if p in required else '?'}: {v.get('type', 'any')}" for p, v in props.items())
-            lines.append(f"- {t['name']}({args}): {str(t.get('description', '')).split('. ')[0]}")
-        return "\n".join(lines)
+        head = 'Tools. Answer with one call as JSON: {"name": "<tool>", "arguments": {"<parameter>": <value>, ...}}'
+        return "\n".join([head, *map(signature_line, self._tools)])
 
     def _generate(self) -> str:
         import torch

@@ -4,7 +4,7 @@
 
 Runs the ``openai`` and ``anthropic`` agents against the loopback server (which counts request
 bytes / 4 as tokens, a tokenizer-free estimate) with a model that answers with the gold: in the
-``full`` view it calls the gold's tools; in ``platform_first`` it chooses the gold platform first.
+``full`` and ``compact`` views it calls the gold's tools; in ``platform_first`` it chooses the gold platform first.
 Prints, per agent and view, the requests, the mean and largest prompt, and the first request's.
 """
 
@@ -53,7 +53,7 @@ def main() -> None:
     print("| agent | view | requests | prompt tokens per request: mean | largest | first request |")
     print("|---|---|---|---|---|---|")
     for agent in ("openai", "anthropic"):
-        for view in ("full", "platform_first"):
+        for view in ("full", "compact", "platform_first"):
             with LoopbackLLM(handler=gold_model) as srv:
                 base = srv.openai_base_url if agent == "openai" else srv.anthropic_base_url
                 s = evaluate(

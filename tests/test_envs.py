@@ -412,7 +412,7 @@ def test_the_platform_first_view_offers_the_platforms_then_the_chosen_ones_tools
     assert res["error"]["code"] == "not_chosen" and info["invalid_actions"] == 2
     assert step(tool)[0]["error"]["code"] != "choose_platform_first"  # the chosen one's tools run
     with pytest.raises(ValueError, match="tool_view"):
-        gym.make("ptenv/PersonalTool-v0", tool_view="compact")
+        gym.make("ptenv/PersonalTool-v0", tool_view="short")
     with pytest.raises(ValueError, match="tool_view must be 'full'"):
         gym.make("ptenv/PersonalTool-Numeric-v0", tool_view="platform_first")
 
@@ -421,5 +421,27 @@ def test_the_heuristic_solves_the_platform_first_view_as_it_solves_the_full_one(
     from ptenv.evaluation import evaluate
 
     kw: dict[str, Any] = {"env_kwargs": {"dataset": "ptenv-v1-mini", "tool_view": "platform_first", "visibility": "hidden"}}
+    s = evaluate("ptenv/PersonalTool-v0", "heuristic", "test", None, progress=False, **kw)
+    assert s["errored"] == 0 and s["metrics"]["overall"] == 1.0
+
+
+def test_the_compact_view_offers_the_same_tools_in_fewer_words() -> None:
+    from ptenv.evaluation import evaluate
+
+    full, compact = (gym.make("ptenv/PersonalTool-v0", split="test", tool_view=v) for v in ("full", "compact"))
+    for seed in range(5):
+        a, b = (json.loads(e.reset(seed=seed)[0]) for e in (full, compact))
+        assert a["query"] == b["query"] and len(json.dumps(b)) < 0.8 * len(json.dumps(a))
+        assert [t["name"] for t in a["tools"]] == [t["name"] for t in b["tools"]]
+        for ta, tb in zip(a["tools"], b["tools"], strict=True):
+            if "__" not in ta["name"]:  # the built-ins keep their whole descriptions
+                assert ta == tb
+                continue
+            pa, pb = ta["parameters"], tb["parameters"]
+            assert pb.get("required") == pa.get("required")  # names, types, enums, bounds: all kept
+            assert {k: {x: y for x, y in v.items() if x != "description"} for k, v in pa["properties"].items()} == pb["properties"]
+            assert ta["description"].startswith("[") and not tb["description"].startswith("[")
+            assert tb["description"] and len(tb["description"]) < len(ta["description"])
+    kw: dict[str, Any] = {"env_kwargs": {"dataset": "ptenv-v1-mini", "tool_view": "compact"}}
     s = evaluate("ptenv/PersonalTool-v0", "heuristic", "test", None, progress=False, **kw)
     assert s["errored"] == 0 and s["metrics"]["overall"] == 1.0

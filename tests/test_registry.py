@@ -189,3 +189,32 @@ def test_registry_and_tools_pickle() -> None:
     tool.parameters_schema()  # builds the (unpicklable) dynamic model
     clone = pickle.loads(pickle.dumps(tool))
     assert clone.model_dump() == tool.model_dump() and clone.parameters_schema() == tool.parameters_schema()
+
+
+def test_short_renderings_keep_what_a_call_needs() -> None:
+    from ptenv.tools_registry.views import compact_definition, short_description, signature_line
+
+    d = {
+        "name": "quickbite__search_dishes",
+        "description": "[QuickBite] Search dishes by keyword. Results show price.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "keyword": {"type": "string", "description": "Words to look for."},
+                "diet": {"type": "string", "enum": ["vegan", "halal"], "description": "A diet."},
+                "tags": {"type": "array", "items": {"type": "string"}},
+            },
+            "required": ["keyword"],
+            "additionalProperties": False,
+        },
+    }
+    assert short_description(d["description"]) == "Search dishes by keyword"
+    assert short_description("No sentence break here.") == "No sentence break here"
+    assert (
+        signature_line(d)
+        == "- quickbite__search_dishes(keyword: string, diet?: vegan|halal, tags?: list[string]): Search dishes by keyword"
+    )
+    c = compact_definition(d)
+    assert c["parameters"]["properties"]["diet"] == {"type": "string", "enum": ["vegan", "halal"]}
+    assert c["parameters"]["required"] == ["keyword"] and c["parameters"]["additionalProperties"] is False
+    assert d["parameters"]["properties"]["keyword"]["description"] == "Words to look for."  # the original is untouched

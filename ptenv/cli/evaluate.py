@@ -96,8 +96,9 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--visibility", choices=["profile", "history", "facts", "hidden"], help="override the env's visibility mode")
     p.add_argument(
         "--tool-view",
-        choices=["full", "platform_first"],
-        help="full (every platform's tools, the default) or platform_first (choose_platform, then that platform's tools: ~3x smaller prompts)",
+        choices=["full", "compact", "platform_first"],  # core.episode.TOOL_VIEWS (imported lazily)
+        help="full (every platform's tools, the default), compact (the same tools, one short sentence each, no parameter prose: "
+        "~25%% smaller prompts) or platform_first (choose_platform, then that platform's tools: ~3x smaller prompts)",
     )
     p.add_argument("--episodes", type=at_least(1), help="a seeded sample of this many episodes per split (default: all)")
     add_env_arg(p)

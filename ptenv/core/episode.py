@@ -35,10 +35,11 @@ INSTRUCTIONS = (
 )
 
 
-ToolView = Literal["full", "platform_first"]
-#: full: every platform's tools from the start (PTBench's setting); platform_first: the platforms
+ToolView = Literal["full", "compact", "platform_first"]
+#: full: every platform's tools from the start (PTBench's setting); compact: the same tools with
+#: one short sentence each and no parameter prose (~30% smaller); platform_first: the platforms
 #: and the built-ins, then, once the agent picks one with ``choose_platform``, that platform's tools.
-TOOL_VIEWS: tuple[str, ...] = ("full", "platform_first")
+TOOL_VIEWS: tuple[str, ...] = ("full", "compact", "platform_first")
 
 #: The most steps an episode may be given (observations count them; more would be no benchmark).
 MAX_STEPS = 100_000

@@ -165,15 +165,16 @@ class DatasetSource(_Keyed):
 
     def tools_json(self, scenario: str, visibility: str, view: str = "full") -> str:
         """The tools an episode offers at its start (the scenario's platforms' and the built-ins on
-        offer; in the ``platform_first`` view the built-ins only), as the JSON list its first
-        observation splices in."""
+        offer; in the ``platform_first`` view the built-ins only; in the ``compact`` view the
+        platforms' tools shortened), as the JSON list its first observation splices in."""
         text = self._tools.get((scenario, visibility, view))
         if text is None:
             builtin_tools = Builtins.definitions_json(visibility, tuple(self.registry.scenarios), view)
             if view == "platform_first":
                 text = builtin_tools
             else:
-                platform_tools = self.registry.tool_definitions_json(scenario)
+                reg = self.registry
+                platform_tools = reg.compact_definitions_json(scenario) if view == "compact" else reg.tool_definitions_json(scenario)
                 text = platform_tools[:-1] + "," + builtin_tools[1:]
             self._tools[(scenario, visibility, view)] = text
         return text

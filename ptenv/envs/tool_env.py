@@ -54,7 +54,8 @@ class PersonalToolEnv(BaseTaskEnv):
     ``dataset`` (``"ptenv-v1"``), ``split`` (``train``, ``test_trained``, ``test_untrained``,
     ``test``, ``all``), ``scenarios`` and ``kinds`` (filters), ``visibility`` (``profile``,
     ``history``, ``hidden``), ``reward_mode`` (``shaped``, ``sparse``), ``scorer`` (``strict``,
-    ``compat``), ``max_steps`` (12), ``tool_view`` (``full``; ``platform_first``: pick a platform
+    ``compat``), ``max_steps`` (12), ``tool_view`` (``full``; ``compact``: the same tools, one short
+    sentence each and no parameter prose, ~30% smaller; ``platform_first``: pick a platform
     with ``choose_platform`` first, then get its tools: a prompt ~3x smaller, and the personal
     decision is the first action), ``render_mode`` (``"ansi"`` or None), ``debug``, ``sim_user``.
 
