@@ -25,6 +25,7 @@ from ptenv.tools_registry import Backend, Registry
 
 from . import cache as dataset_cache
 from .cache import TaskMeta, task_index
+from .evidence import EvidenceUser, evidence_shares, make_evidence_user
 from .profiles import UserProfile, make_facts, make_history, make_preference, render_profile
 from .synthesis import synthesize_user_tasks
 from .tasks import Task
@@ -42,12 +43,22 @@ class DatasetConfig:
     seed: int
     n_users: int
     n_untrained: int
+    #: How users are made: ``v1`` (complete, consistent histories; template statements) or ``v2``
+    #: (noisy, drifting evidence and free-text statements: :mod:`ptenv.scenarios.evidence`).
+    recipe: str = "v1"
+
+    @property
+    def user_model(self) -> type[UserProfile]:
+        return EvidenceUser if self.recipe == "v2" else UserProfile
 
 
 DATASETS: dict[str, DatasetConfig] = {
     "ptenv-v1": DatasetConfig("ptenv-v1", seed=2505_04072, n_users=120, n_untrained=9),
     # A small dataset with the same recipe, for quick experiments and tests.
     "ptenv-v1-mini": DatasetConfig("ptenv-v1-mini", seed=7, n_users=12, n_untrained=2),
+    # Being built (docs/datasets.md): its bytes change until it is complete; not pinned yet.
+    "ptenv-v2": DatasetConfig("ptenv-v2", seed=2026_1202, n_users=120, n_untrained=9, recipe="v2"),
+    "ptenv-v2-mini": DatasetConfig("ptenv-v2-mini", seed=11, n_users=12, n_untrained=2, recipe="v2"),
 }
 DEFAULT_DATASET = "ptenv-v1"
 
@@ -133,7 +144,8 @@ class Dataset:
         try:
             header = json.loads(text[: text.index("\n")])
             # users come before the tasks: only that part is searched
-            users = [UserProfile.model_validate_json(m.group(1)) for m in _USER_LINE.finditer(text, 0, max(first_task, 0) + 1)]
+            model = config.user_model
+            users = [model.model_validate_json(m.group(1)) for m in _USER_LINE.finditer(text, 0, max(first_task, 0) + 1)]
         except ValueError:
             return None
         index = task_index(text)
@@ -229,6 +241,9 @@ class Dataset:
             "with_context": sum(t.context is not None for t in self.tasks),
             "checksum": self.checksum(),
         }
+        if self.config.recipe == "v2":
+            users = [u for u in self.users.values() if isinstance(u, EvidenceUser)]
+            out["difficulty"] = evidence_shares(users, [self.meta(i)[:2] for i in self._order])
         if validate:
             invalid, failed = self.gold_problems()
             out["gold_validation_errors"] = len(invalid)
@@ -261,7 +276,11 @@ def generate(config: DatasetConfig, registry: Registry | None = None, progress: 
         uid = f"u{i:03d}"
         urng = random.Random(f"ptenv/{config.seed}/{uid}")
         facts = make_facts(urng, i)
-        prefs = {sc.id: make_preference(urng, sc, list(sc.traits)[orders[sc.id][i] % 3]) for sc in scenarios}
+        traits = {sc.id: list(sc.traits)[orders[sc.id][i] % 3] for sc in scenarios}
+        if config.recipe == "v2":
+            users.append(make_evidence_user(urng, reg, uid, facts, traits))
+            continue
+        prefs = {sc.id: make_preference(urng, sc, traits[sc.id]) for sc in scenarios}
         users.append(UserProfile(user_id=uid, facts=facts, preferences=prefs, history=make_history(urng, reg, prefs)))
     tasks: list[Task] = []
     bar = None

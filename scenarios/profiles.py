@@ -69,6 +69,14 @@ class UserProfile(_Model):
         """The platform this user picks in ``scenario`` in the given situation."""
         return choose_platform(scenario, self.preferences[scenario.id].weights_in(context))
 
+    def render(
+        self, registry: Registry, scenarios: list[str] | None = None, facts: bool = True, statements: bool = True, history: bool = True
+    ) -> str:
+        """The profile as text an LLM reads (PTBench's ``user_profile`` block): facts, stated
+        preferences, history, as a visibility mode asks. A dataset version's users may render
+        differently (ptenv-v2's: :class:`~ptenv.scenarios.evidence.EvidenceUser`)."""
+        return _render_v1(self, registry, scenarios, facts, statements, history)
+
 
 def choose_platform(scenario: ScenarioSpec, weights: dict[str, float]) -> str:
     best = max(scenario.platforms, key=lambda p: sum(w * p.traits[t] for t, w in weights.items()))
@@ -165,7 +173,11 @@ def render_profile(
     statements: bool = True,
     history: bool = True,
 ) -> str:
-    """The profile as text an LLM reads (PTBench's ``user_profile`` block)."""
+    """The profile as text an LLM reads (PTBench's ``user_profile`` block): :meth:`UserProfile.render`."""
+    return user.render(registry, scenarios, facts, statements, history)
+
+
+def _render_v1(user: UserProfile, registry: Registry, scenarios: list[str] | None, facts: bool, statements: bool, history: bool) -> str:
     lines: list[str] = []
     if facts:
         lines.append("Basic information:")

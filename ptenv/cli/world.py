@@ -54,6 +54,8 @@ def cmd_data_stats(args: argparse.Namespace) -> int:
         print(f"{name:<16}{s['users']:>7}{s['tasks']:>8}{s['tasks'] / stats['tasks']:>8.1%}")
     print("kinds:     " + ", ".join(f"{k} {v}" for k, v in stats["kinds"].items()))
     print("scenarios: " + ", ".join(f"{k} {v}" for k, v in stats["scenarios"].items()))
+    if "difficulty" in stats:  # ptenv-v2: the share of tasks with each source of difficulty
+        print("difficulty (share of tasks): " + ", ".join(f"{k} {v:.1%}" for k, v in stats["difficulty"].items()))
     if "gold_validation_errors" in stats:
         print(f"gold validation errors: {stats['gold_validation_errors']}, gold execution errors: {stats['gold_execution_errors']}")
         for e in stats["gold_error_examples"]:

@@ -174,15 +174,17 @@ class Builtins:
             if args.platform and args.platform.lower() not in (e.platform, sc.platform(e.platform).name.lower()):
                 continue
             situation_text = next((c.phrases[0] for c in sc.contexts if c.id == e.context), None)
-            events.append(
-                {
-                    "date": e.date,
-                    "scenario": e.scenario,
-                    "platform": sc.platform(e.platform).name,
-                    "action": e.api,
-                    "situation": situation_text,
-                }
-            )
+            event = {
+                "date": e.date,
+                "scenario": e.scenario,
+                "platform": sc.platform(e.platform).name,
+                "action": e.api,
+                "situation": situation_text,
+            }
+            note = getattr(e, "note", None)  # ptenv-v2: a use that was not the user's own choice says so
+            if note:
+                event["note"] = note
+            events.append(event)
         return Outcome(output={"events": events})
 
     @builtin(ChoosePlatformArgs, invalid='choose_platform needs a "platform" (one of the platforms listed)', view="platform_first")

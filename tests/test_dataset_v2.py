@@ -1,0 +1,138 @@
+"""ptenv-v2 (being built): harder evidence that is still decidable from what an agent may see."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import gymnasium as gym
+import pytest
+
+import ptenv  # noqa: F401  (registers the ids)
+from ptenv.core.agent import load_agent
+from ptenv.scenarios import DATASETS, PREFERENCE_KINDS, generate, load_dataset
+from ptenv.scenarios.evidence import EVIDENCE_KINDS, EvidenceUser, banks, decide
+from ptenv.tools_registry import Registry
+
+SOLVER = "ptenv.testing.reference_solver:ReferenceSolver"
+REG = Registry.default()
+
+
+def test_v2_is_generated_from_its_seed_and_read_back_from_the_cache() -> None:
+    config = DATASETS["ptenv-v2-mini"]
+    a, b = generate(config), load_dataset("ptenv-v2-mini")
+    assert a.jsonl_bytes() == b.jsonl_bytes()
+    assert all(isinstance(u, EvidenceUser) for u in b.users.values())
+    from ptenv.scenarios.dataset import Dataset
+
+    again = Dataset.from_jsonl(config, a.jsonl_bytes())
+    assert again is not None and again.users == a.users and again.jsonl_bytes() == a.jsonl_bytes()
+
+
+def test_every_preference_is_decided_by_the_careful_reading_of_what_is_shown() -> None:
+    ds = load_dataset("ptenv-v2")
+    kinds: dict[str, int] = defaultdict(int)
+    for user in ds.users.values():
+        assert isinstance(user, EvidenceUser)
+        for sid, pref in user.preferences.items():
+            sc = REG.scenarios[sid]
+            kinds[pref.evidence] += 1
+            shown = user.render(REG, [sid], statements=True)
+            plain = user.render(REG, [sid], statements=False)
+            for context in (None, *(c.id for c in sc.contexts)):
+                want = user.preferred_platform(sc, context)
+                assert decide(shown, sc, context) == want, (user.user_id, sid, context)
+                # without the statements, only a stated switch is out of reach
+                assert (decide(plain, sc, context) == want) or pref.evidence == "stated_switch"
+            events = [e for e in user.history if e.scenario == sid]
+            noted = [e for e in events if e.note]
+            assert len(noted) < len(events) - len(noted)  # noise is a minority of every history
+            assert all(e.note in banks()["notes"] for e in noted)
+    assert set(kinds) == set(EVIDENCE_KINDS) and min(kinds.values()) > 0.1 * sum(kinds.values())
+
+
+def test_a_statement_names_its_scenario_and_another_scenarios_habit_does_not_transfer() -> None:
+    ds = load_dataset("ptenv-v2-mini")
+    user = next(u for u in ds.users.values() if sum(bool(p.statements) for p in u.preferences.values()) >= 3)
+    assert isinstance(user, EvidenceUser)
+    for sid, pref in user.preferences.items():
+        for sentence in pref.statements:
+            assert sid in sentence.lower()
+    # the profile of one scenario also states another scenario's habit
+    sid = next(s for s, p in user.preferences.items() if p.statements)
+    order = list(user.preferences)
+    others = [order[(order.index(s) + 1) % len(order)] for s in [sid]]
+    text = user.render(REG, [sid])
+    assert all(s in text for s in user.preferences[others[0]].statements)
+
+
+def _platform_scores(agent_name: str, visibility: str, dataset: str = "ptenv-v2", split: str = "test") -> dict[str, list[Any]]:
+    env = gym.make("ptenv/PersonalTool-v0", split=split, dataset=dataset, visibility=visibility)
+    ds = load_dataset(dataset)
+    agent: Any = load_agent(agent_name)
+    out: dict[str, list[Any]] = defaultdict(list)
+    for key in env.unwrapped.episode_keys():  # type: ignore[attr-defined]
+        obs, _ = env.reset(options={"task_id": key})
+        agent.reset(seed=0)
+        while True:
+            obs, _, term, trunc, info = env.step(agent.act(obs))
+            if term or trunc:
+                break
+        task = ds.task(key)
+        user = ds.users[task.user_id]
+        stated = isinstance(user, EvidenceUser) and user.preferences[task.scenario].evidence == "stated_switch"
+        out[info["kind"]].append((info["success"], info["metrics"]["platforms"], stated))
+    env.close()
+    return out
+
+
+@pytest.mark.parametrize("split", ["train", "test_trained", "test_untrained"])
+def test_the_reference_solver_scores_100_where_the_view_shows_enough(split: str) -> None:
+    for visibility in ("profile", "history", "hidden"):
+        scores = _platform_scores(SOLVER, visibility, "ptenv-v2-mini", split)
+        for kind, rows in scores.items():
+            for success, _, stated in rows:
+                # the profile view shows everything; the others lack the statements
+                assert success or (visibility != "profile" and stated and kind in PREFERENCE_KINDS), (split, visibility, kind)
+
+
+def test_v2_is_harder_for_naive_readers_and_still_fair() -> None:
+    def share(scores: dict[str, list[Any]]) -> float:
+        rows = [platform for kind, rs in scores.items() if kind in PREFERENCE_KINDS for _, platform, _ in rs]
+        return 100 * sum(rows) / len(rows)
+
+    solver, heuristic, blind = (share(_platform_scores(a, "profile")) for a in (SOLVER, "heuristic", "profile-blind"))
+    assert solver == 100.0
+    assert heuristic <= solver - 25, heuristic  # the v1 rule (same-situation majority) falls
+    assert abs(blind - 100 / 3) <= 5, blind  # no prior to exploit
+
+
+@pytest.mark.parametrize(
+    "env_id", ["ptenv/PersonalSession-v0", "ptenv/PTBench-v0", "ptenv/PersonalTool-Numeric-v0", "ptenv/PersonalSession-Numeric-v0"]
+)
+def test_every_id_runs_on_v2(env_id: str) -> None:
+    from gymnasium.utils.env_checker import check_env
+
+    env = gym.make(env_id, dataset="ptenv-v2-mini", split="test")
+    check_env(env.unwrapped, skip_render_check=True)
+    env.close()
+
+
+def test_sessions_export_and_training_work_on_v2(tmp_path: Any) -> None:
+    import json
+
+    from ptenv.cli.main import main
+    from ptenv.evaluation import evaluate
+
+    kw = {"dataset": "ptenv-v2-mini", "visibility": "profile"}  # sessions hide the profile by default
+    s = evaluate("ptenv/PersonalSession-v0", SOLVER, "test", None, env_kwargs=kw, progress=False)
+    assert s["errored"] == 0 and s["metrics"]["overall"] == 1.0
+    out = tmp_path / "data.json"
+    assert main(["data", "export", "--dataset", "ptenv-v2-mini", "--format", "ptbench", "--split", "test", "--out", str(out)]) == 0
+    records = json.loads(out.read_text())
+    assert records and all("Past behaviour" in r["user_profile"] for r in records)
+    assert any("(" in line for r in records for line in r["user_profile"].splitlines() if " | " in line)  # noted uses
+    assert main(["train", "--agent", "bandit", "--dataset", "ptenv-v2-mini", "--steps", "200", "--out", str(tmp_path / "run")]) == 0
+    assert (tmp_path / "run" / "checkpoint.npz").exists()
+    stats = load_dataset("ptenv-v2-mini").stats(validate=False)["difficulty"]
+    assert stats["noise"] > 0 and stats["drift"] > 0 and stats["free_text_preferences"] > 0
