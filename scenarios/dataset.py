@@ -28,7 +28,7 @@ from .cache import TaskMeta, task_index
 from .evidence import EvidenceUser, evidence_shares, make_evidence_user
 from .profiles import UserProfile, make_facts, make_history, make_preference, render_profile
 from .synthesis import synthesize_user_tasks
-from .tasks import Task
+from .tasks import PREFERENCE_KINDS, Task
 
 SPLITS: tuple[str, ...] = ("train", "test_trained", "test_untrained")
 #: A user line of the dataset's JSONL, and the user's JSON in it.
@@ -243,7 +243,8 @@ class Dataset:
         }
         if self.config.recipe == "v2":
             users = [u for u in self.users.values() if isinstance(u, EvidenceUser)]
-            out["difficulty"] = evidence_shares(users, [self.meta(i)[:2] for i in self._order])
+            metas = (self.meta(i) for i in self._order)
+            out["difficulty"] = evidence_shares(users, [(u, s, k in PREFERENCE_KINDS) for u, s, k in metas])
         if validate:
             invalid, failed = self.gold_problems()
             out["gold_validation_errors"] = len(invalid)

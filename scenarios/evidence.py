@@ -12,7 +12,10 @@ each user and scenario has one **evidence kind** (:data:`EVIDENCE_KINDS`):
   one (recent behaviour outweighs old: the latest two uses agree);
 * ``stated_switch``: the history shows only the old habit, and the profile's statement says the
   user switched (or names what they care about now): the statement wins;
-* ``short``: one use by default and one per rule.
+* ``short``: one use by default and one per rule;
+* ``unknown``: nothing at all in this scenario (a new one for the user): no visible source
+  decides, and the right move is to ask (``ask_user`` is offered in every visibility mode on v2);
+  guessing scores at chance.
 
 Stated preferences are free-text sentences (``data/evidence.json``: several phrasings of each
 trait, of each situation, and of a switch), each naming its scenario; the profile also states one
@@ -36,9 +39,9 @@ from ptenv.tools_registry import Registry, ScenarioSpec
 
 from .profiles import HistoryEvent, ScenarioPreference, UserProfile, choose_platform, make_preference
 
-EvidenceKind = Literal["clean", "noisy", "drift", "stated_switch", "short"]
-EVIDENCE_KINDS: tuple[str, ...] = ("clean", "noisy", "drift", "stated_switch", "short")
-_KIND_WEIGHTS = (20, 25, 25, 15, 15)
+EvidenceKind = Literal["clean", "noisy", "drift", "stated_switch", "short", "unknown"]
+EVIDENCE_KINDS: tuple[str, ...] = ("clean", "noisy", "drift", "stated_switch", "short", "unknown")
+_KIND_WEIGHTS = (19, 23, 23, 14, 13, 8)
 _TRANSACTION = re.compile(r"^(place_order|schedule_order|order_|book_|buy_|rent_)")
 
 
@@ -116,6 +119,10 @@ def make_evidence(
         user = EvidenceUser(user_id="check", facts={}, preferences={sc.id: pref}, history=tuple(events))
         profile, plain = (user.render(registry, [sc.id], facts=False, statements=s) for s in (True, False))
         wanted = {c: user.preferred_platform(sc, c) for c in (None, *(c.id for c in sc.contexts))}
+        if pref.evidence == "unknown":  # undecidable on purpose: nothing may decide it
+            if all(decide(profile, sc, c) is None for c in wanted):
+                return pref, events
+            continue
         if all(decide(profile, sc, c) == p for c, p in wanted.items()) and (
             pref.evidence == "stated_switch" or all(decide(plain, sc, c) == p for c, p in wanted.items())
         ):
@@ -161,10 +168,10 @@ def _draw(rng: random.Random, sc: ScenarioSpec, default_trait: str) -> tuple[Evi
     elif kind == "stated_switch" and before:
         for _ in range(rng.randint(3, 4)):
             use(trait_platform(sc, before), 1, 59)
-    else:
+    elif kind != "unknown":
         for _ in range(1 if kind == "short" else rng.randint(3, 4)):
             use(current, 1, 59)
-    for context, trait in base.rules.items():
+    for context, trait in base.rules.items() if kind != "unknown" else ():
         ruled = trait_platform(sc, trait)
         for _ in range(1 if kind == "short" else 2):
             use(ruled, 1, 59, context)
@@ -173,15 +180,14 @@ def _draw(rng: random.Random, sc: ScenarioSpec, default_trait: str) -> tuple[Evi
     if kind == "noisy":
         use(rng.choice([p for p in platforms if p != current]), 1, 59, None, rng.choice(notes))
     events.sort(key=lambda e: (e.date, e.platform, e.api, e.context or "", e.note or ""))
-    explicit = base.explicit or kind == "stated_switch"
+    explicit = (base.explicit or kind == "stated_switch") and kind != "unknown"
+    rules_said = base.explicit_rules if kind != "unknown" else ()
     pref = EvidencePreference(
-        **{**base.model_dump(), "explicit": explicit},
+        **{**base.model_dump(), "explicit": explicit, "explicit_rules": rules_said},
         evidence=kind,
         changed=_date(switch_day) if switch_day else None,
         before=before,
-        statements=_statements(
-            rng, sc, base.weights, base.rules, explicit, base.explicit_rules, before if kind == "stated_switch" else None
-        ),
+        statements=_statements(rng, sc, base.weights, base.rules, explicit, rules_said, before if kind == "stated_switch" else None),
     )
     return pref, events
 
@@ -222,23 +228,24 @@ def _statements(
     return tuple(s[:1].upper() + s[1:] for s in out)
 
 
-def evidence_shares(users: list[EvidenceUser], tasks: list[tuple[str, str]]) -> dict[str, float]:
-    """Shares of tasks (given as (user id, scenario)) whose user shows each difficulty in that
-    scenario: noise, drift (a changed default, shown or only stated), free-text statements,
-    asking first (no visible source decides: none yet), and each evidence kind."""
+def evidence_shares(users: list[EvidenceUser], tasks: list[tuple[str, str, bool]]) -> dict[str, float]:
+    """Shares of tasks (given as (user id, scenario, whether the platform is the user's to
+    choose)) whose user shows each difficulty in that scenario: noise, drift (a changed default,
+    shown or only stated), free-text statements, asking first (a request no visible source
+    decides), and each evidence kind."""
     prefs = {u.user_id: u.preferences for u in users}
     n = max(1, len(tasks))
 
     def share(test: Any) -> float:
-        return round(sum(bool(test(prefs[uid][sid])) for uid, sid in tasks) / n, 4)
+        return round(sum(bool(test(prefs[uid][sid], choose)) for uid, sid, choose in tasks) / n, 4)
 
     out = {
-        "noise": share(lambda p: p.evidence == "noisy"),
-        "drift": share(lambda p: p.evidence in ("drift", "stated_switch")),
-        "free_text_preferences": share(lambda p: p.statements),
-        "ask_first": 0.0,
+        "noise": share(lambda p, _: p.evidence == "noisy"),
+        "drift": share(lambda p, _: p.evidence in ("drift", "stated_switch")),
+        "free_text_preferences": share(lambda p, _: p.statements),
+        "ask_first": share(lambda p, choose: choose and p.evidence == "unknown"),
     }
-    return out | {f"evidence_{k}": share(lambda p, k=k: p.evidence == k) for k in EVIDENCE_KINDS}
+    return out | {f"evidence_{k}": share(lambda p, _, k=k: p.evidence == k) for k in EVIDENCE_KINDS}
 
 
 # -- reading it: the careful reader --------------------------------------------------------------

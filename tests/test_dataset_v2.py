@@ -41,14 +41,18 @@ def test_every_preference_is_decided_by_the_careful_reading_of_what_is_shown() -
             plain = user.render(REG, [sid], statements=False)
             for context in (None, *(c.id for c in sc.contexts)):
                 want = user.preferred_platform(sc, context)
+                if pref.evidence == "unknown":  # nothing shown decides: asking is the way
+                    assert decide(shown, sc, context) is None and decide(plain, sc, context) is None
+                    assert not pref.statements and not [e for e in user.history if e.scenario == sid]
+                    continue
                 assert decide(shown, sc, context) == want, (user.user_id, sid, context)
                 # without the statements, only a stated switch is out of reach
                 assert (decide(plain, sc, context) == want) or pref.evidence == "stated_switch"
             events = [e for e in user.history if e.scenario == sid]
             noted = [e for e in events if e.note]
-            assert len(noted) < len(events) - len(noted)  # noise is a minority of every history
+            assert not events or len(noted) < len(events) - len(noted)  # noise is a minority of every history
             assert all(e.note in banks()["notes"] for e in noted)
-    assert set(kinds) == set(EVIDENCE_KINDS) and min(kinds.values()) > 0.1 * sum(kinds.values())
+    assert set(kinds) == set(EVIDENCE_KINDS) and min(kinds.values()) > 0.05 * sum(kinds.values())
 
 
 def test_a_statement_names_its_scenario_and_another_scenarios_habit_does_not_transfer() -> None:
@@ -135,4 +139,38 @@ def test_sessions_export_and_training_work_on_v2(tmp_path: Any) -> None:
     assert main(["train", "--agent", "bandit", "--dataset", "ptenv-v2-mini", "--steps", "200", "--out", str(tmp_path / "run")]) == 0
     assert (tmp_path / "run" / "checkpoint.npz").exists()
     stats = load_dataset("ptenv-v2-mini").stats(validate=False)["difficulty"]
-    assert stats["noise"] > 0 and stats["drift"] > 0 and stats["free_text_preferences"] > 0
+    assert stats["noise"] > 0 and stats["drift"] > 0 and stats["free_text_preferences"] > 0 and stats["ask_first"] > 0
+
+
+def test_asking_is_offered_on_v2_only_and_guessing_an_unknown_user_scores_at_chance() -> None:
+    v1, v2 = (gym.make("ptenv/PersonalTool-v0", dataset=d, split="test", visibility="profile") for d in ("ptenv-v1-mini", "ptenv-v2-mini"))
+    names = [{t["name"] for t in __import__("json").loads(e.reset(seed=0)[0])["tools"]} for e in (v1, v2)]
+    assert "ask_user" not in names[0] and "ask_user" in names[1]
+    ds = load_dataset("ptenv-v2")
+    unknown, gold = [], []
+    for t in ds.tasks:
+        u = ds.users[t.user_id]
+        if t.kind in PREFERENCE_KINDS and isinstance(u, EvidenceUser) and u.preferences[t.scenario].evidence == "unknown":
+            gold.append(t.gold.platform)
+            if t.id in set(ds.split_ids("test")):
+                unknown.append(t.id)
+    sc_of = {p.id: i for sc in REG.scenarios.values() for i, p in enumerate(sc.platforms)}
+    shares = [sum(sc_of[g] == i for g in gold) / len(gold) for i in range(3)]
+    assert len(gold) > 300 and all(abs(x - 1 / 3) < 0.08 for x in shares), shares  # nothing to guess from
+    guessed = _scores_of("profile-blind", unknown)  # a guesser (it never asks) scores at chance
+    assert len(guessed) > 30 and abs(100 * sum(guessed) / len(guessed) - 100 / 3) <= 15
+
+
+def _scores_of(agent_name: str, keys: list[str]) -> list[bool]:
+    env = gym.make("ptenv/PersonalTool-v0", split="test", dataset="ptenv-v2", visibility="profile")
+    agent: Any = load_agent(agent_name)
+    out = []
+    for key in keys:
+        obs, _ = env.reset(options={"task_id": key})
+        agent.reset(seed=0)
+        while True:
+            obs, _, term, trunc, info = env.step(agent.act(obs))
+            if term or trunc:
+                break
+        out.append(bool(info["metrics"]["platforms"]))
+    return out

@@ -223,19 +223,20 @@ class Builtins:
         return BUILTIN_NAMES
 
     @staticmethod
-    def offered(visibility: str, view: str = "full") -> frozenset[str]:
-        """Names of the built-ins on offer in a visibility mode and tool view."""
-        return _offered(visibility, view)
+    def offered(visibility: str, view: str = "full", ask: bool = False) -> frozenset[str]:
+        """Names of the built-ins on offer in a visibility mode and tool view (``ask``: ``ask_user``
+        in every mode, as on ptenv-v2, where some requests cannot be decided from the profile)."""
+        return _offered(visibility, view, ask)
 
     @staticmethod
-    def definitions(visibility: str, scenarios: tuple[str, ...], view: str = "full") -> tuple[dict[str, Any], ...]:
+    def definitions(visibility: str, scenarios: tuple[str, ...], view: str = "full", ask: bool = False) -> tuple[dict[str, Any], ...]:
         """Definitions (name, description, JSON Schema parameters) of the built-ins on offer."""
-        return _definitions(visibility, scenarios, view)
+        return _definitions(visibility, scenarios, view, ask)
 
     @staticmethod
-    def definitions_json(visibility: str, scenarios: tuple[str, ...], view: str = "full") -> str:
+    def definitions_json(visibility: str, scenarios: tuple[str, ...], view: str = "full", ask: bool = False) -> str:
         """:meth:`definitions` as compact JSON text (a list), encoded once."""
-        return _definitions_json(visibility, scenarios, view)
+        return _definitions_json(visibility, scenarios, view, ask)
 
 
 def _collect() -> dict[str, BuiltinSpec]:
@@ -258,8 +259,10 @@ BUILTIN_NAMES = frozenset(SPECS)
 
 
 @cache
-def _offered(visibility: str, view: str = "full") -> frozenset[str]:
-    return frozenset(n for n, s in SPECS.items() if (visibility == "hidden" or not s.hidden_only) and s.view in (None, view))
+def _offered(visibility: str, view: str = "full", ask: bool = False) -> frozenset[str]:
+    return frozenset(
+        n for n, s in SPECS.items() if (visibility == "hidden" or not s.hidden_only or (ask and n == ASK_USER)) and s.view in (None, view)
+    )
 
 
 # What a property's JSON Schema says first: its type, then its choices, then its description.
@@ -267,10 +270,10 @@ _PROP_ORDER = ("type", "enum", "description")
 
 
 @cache
-def _definitions(visibility: str, scenarios: tuple[str, ...], view: str = "full") -> tuple[dict[str, Any], ...]:
+def _definitions(visibility: str, scenarios: tuple[str, ...], view: str = "full", ask: bool = False) -> tuple[dict[str, Any], ...]:
     out = []
     for name in SPECS:
-        if name not in _offered(visibility, view):
+        if name not in _offered(visibility, view, ask):
             continue
         spec = SPECS[name]
         schema = clean_schema(spec.args.model_json_schema())
@@ -285,8 +288,8 @@ def _definitions(visibility: str, scenarios: tuple[str, ...], view: str = "full"
 
 
 @cache
-def _definitions_json(visibility: str, scenarios: tuple[str, ...], view: str = "full") -> str:
-    return encode(list(_definitions(visibility, scenarios, view)))
+def _definitions_json(visibility: str, scenarios: tuple[str, ...], view: str = "full", ask: bool = False) -> str:
+    return encode(list(_definitions(visibility, scenarios, view, ask)))
 
 
 def _platform_tools(registry: Registry, scenario: str, platform: str) -> Encoded:

@@ -52,6 +52,9 @@ class EpisodeConfig:
     scorer: Scorer = "strict"
     max_steps: int = 12
     tool_view: ToolView = "full"
+    #: ``ask_user`` on offer in every visibility mode, not only ``hidden`` (set by the dataset:
+    #: ptenv-v2 has requests no visible source decides, where asking is the right move).
+    ask_user: bool = False
 
     def __post_init__(self) -> None:
         if self.visibility not in VISIBILITIES:

@@ -97,7 +97,7 @@ class DatasetSource(_Keyed):
         self._views: dict[tuple[str, str, str], str | None] = {}
         self._one_shot: dict[tuple[str, str], PTBenchRecord] = {}
         self._sessions: dict[int, dict[str, list[str]]] = {}
-        self._tools: dict[tuple[str, str, str], str] = {}
+        self._tools: dict[tuple[str, str, str, bool], str] = {}
         #: Each scenario's PTBench tool list, carrying its JSON (it is most of a one-shot observation).
         self._tools_text: dict[str, EncodedText] = {}
 
@@ -121,7 +121,7 @@ class DatasetSource(_Keyed):
     def episode(self, key: str, config: EpisodeConfig, sim_user: SimulatedUser) -> TaskEpisode:
         t, vis = self.task(key), config.visibility
         user = self.dataset.users[t.user_id]
-        profile, tools = self.profile_text(t.user_id, t.scenario, vis), self.tools_json(t.scenario, vis, config.tool_view)
+        profile, tools = self.profile_text(t.user_id, t.scenario, vis), self.tools_json(t.scenario, vis, config.tool_view, config.ask_user)
         return TaskEpisode(t, user, self.registry, config, self.gold(key), profile, tools, sim_user)
 
     def one_shot(self, key: str, visibility: str) -> PTBenchRecord:
@@ -163,20 +163,20 @@ class DatasetSource(_Keyed):
             )
         return self._views[key]
 
-    def tools_json(self, scenario: str, visibility: str, view: str = "full") -> str:
+    def tools_json(self, scenario: str, visibility: str, view: str = "full", ask: bool = False) -> str:
         """The tools an episode offers at its start (the scenario's platforms' and the built-ins on
         offer; in the ``platform_first`` view the built-ins only; in the ``compact`` view the
         platforms' tools shortened), as the JSON list its first observation splices in."""
-        text = self._tools.get((scenario, visibility, view))
+        text = self._tools.get((scenario, visibility, view, ask))
         if text is None:
-            builtin_tools = Builtins.definitions_json(visibility, tuple(self.registry.scenarios), view)
+            builtin_tools = Builtins.definitions_json(visibility, tuple(self.registry.scenarios), view, ask)
             if view == "platform_first":
                 text = builtin_tools
             else:
                 reg = self.registry
                 platform_tools = reg.compact_definitions_json(scenario) if view == "compact" else reg.tool_definitions_json(scenario)
                 text = platform_tools[:-1] + "," + builtin_tools[1:]
-            self._tools[(scenario, visibility, view)] = text
+            self._tools[(scenario, visibility, view, ask)] = text
         return text
 
     def by_user(self, min_tasks: int) -> dict[str, list[str]]:

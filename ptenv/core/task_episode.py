@@ -48,7 +48,7 @@ class TaskEpisode(EpisodeCore):
         self.profile_text, self.tools_json = profile_text, tools_json
         self.backend = Backend(registry.world(task.scenario), seed=task.seed, now=task.now)
         self.tool_index = registry.tool_index(task.scenario)
-        self.offered = Builtins.offered(config.visibility, config.tool_view)
+        self.offered = Builtins.offered(config.visibility, config.tool_view, config.ask_user)
         #: Every call made, its successful platform calls indexed for scoring as they are made.
         self.trajectory = Trajectory(gold.function_counts)
         self.calls = self.trajectory.calls

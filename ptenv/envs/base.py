@@ -19,7 +19,7 @@ from ptenv.core.reward import EpisodeScore
 from ptenv.core.sources import DatasetSource, RecordSource, TaskSource, dataset_source
 from ptenv.core.user_sim import ScriptedUser, SimulatedUser
 from ptenv.envs.spaces import UnicodeText
-from ptenv.scenarios import Task
+from ptenv.scenarios import DATASETS, Task
 
 MAX_OBSERVATION_CHARS = 1_000_000
 #: The keys of ``info`` that describe a closed request (its result).
@@ -98,6 +98,8 @@ class BaseTaskEnv(gym.Env[str, str]):
             scorer=scorer,  # type: ignore[arg-type]
             max_steps=max_steps,
             tool_view=tool_view,  # type: ignore[arg-type]
+            # ptenv-v2 has requests no visible source decides: asking is then the right move
+            ask_user=records is None and getattr(DATASETS.get(dataset), "recipe", "v1") == "v2",
         )
         self.render_mode = render_mode
         self.debug = debug

@@ -7,15 +7,21 @@ history without its noted uses, recent uses over old ones). On ptenv-v1 it decid
 heuristic does. It reads what the visibility mode shows: in ``hidden`` mode it reads the history
 through ``search_history`` (statements are not offered there).
 
+When nothing visible decides (a scenario the user has no history or statement in), it asks the
+user which app they would use (``ask_user``, on offer in every mode on ptenv-v2) and acts on the
+answer.
+
 It sits with the test infrastructure, not among the agents: it exists to show that every task is
 decidable from what an agent may see (tests/test_dataset_v2.py).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ptenv.agents.heuristic import HeuristicAgent
+from ptenv.core.user_sim import PLATFORM_QUESTION, told_platform
 from ptenv.scenarios.evidence import decide
 
 
@@ -25,25 +31,37 @@ class ReferenceSolver(HeuristicAgent):
     def reset(self, seed: int | None = None) -> None:
         super().reset(seed)
         self._profile = ""
+        self._told: str | None = None
 
     def act(self, observation: str) -> str:
         from ptenv.core.observations import parse_observation
 
         obs = parse_observation(observation, with_tools=False)
         if obs.get("type") == "task":
-            self._profile = str((obs.get("user") or {}).get("profile") or "")
+            self._profile, self._told = str((obs.get("user") or {}).get("profile") or ""), None
         elif obs.get("type") == "tool_results":
             for res in obs.get("results", []):
                 if res.get("ok") and res.get("tool") == "search_history":
                     self._profile = _as_profile(res["output"]["events"])
+                if res.get("ok") and res.get("tool") == "ask_user" and self._req.scenario is not None:
+                    self._told = told_platform(str(res["output"].get("answer", "")), self._req.scenario)
+                    self._issue_first()
         return super().act(observation)
 
-    def _platform(self) -> str:
+    def _decided(self) -> str | None:
         req = self._req
         assert req.scenario is not None
-        if req.named:
-            return req.named
-        return decide(self._profile, req.scenario, req.context) or super()._platform()
+        return req.named or decide(self._profile, req.scenario, req.context) or self._told
+
+    def _issue_first(self) -> None:
+        if self._decided() is None and self._told is None and self._state != "asking":
+            self._state = "asking"  # nothing visible decides: ask, then act on the answer
+            self._pending.append(json.dumps({"name": "ask_user", "arguments": {"question": PLATFORM_QUESTION}}))
+            return
+        super()._issue_first()
+
+    def _platform(self) -> str:
+        return self._decided() or super()._platform()
 
 
 def _as_profile(events: list[dict[str, Any]]) -> str:
