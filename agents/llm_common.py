@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ptenv.core.observations import parse_observation
-from ptenv.llm.client import LLMConfig, ResponseCache, api_key, check_fits, scrub, sdk_client
+from ptenv.llm.client import FIT_HINT, LLMConfig, ResponseCache, api_key, check_fits, scrub, sdk_client
 
 __all__ = ["ConversationAgent", "LLMConfig", "ResponseCache", "TaskContext", "Usage", "api_key", "result_texts", "system_prompt"]
 
@@ -65,6 +65,10 @@ class ConversationAgent:
 
     provider = "none"
     default_key_env = "OPENAI_API_KEY"
+    #: The tool views this agent works in (the CLI refuses any other before the run starts).
+    tool_views: tuple[str, ...] = ("full", "compact", "platform_first")
+    #: What to change when a request does not fit ``--context-tokens``.
+    fit_hint = FIT_HINT
     #: Where a response reports its input and output tokens.
     usage_keys = ("prompt_tokens", "completion_tokens")
 
@@ -142,7 +146,7 @@ class ConversationAgent:
         key, resp = self._lookup(body)
         hit = resp is not None
         if resp is None:
-            check_fits(body, self.config)
+            check_fits(body, self.config, self.fit_hint)
             resp = self._send(body)
             self._keep(key, resp)
         self._count(resp, hit=hit)
@@ -152,7 +156,7 @@ class ConversationAgent:
         key, resp = self._lookup(body)
         hit = resp is not None
         if resp is None:
-            check_fits(body, self.config)
+            check_fits(body, self.config, self.fit_hint)
             resp = await self._asend(body)
             self._keep(key, resp)
         self._count(resp, hit=hit)

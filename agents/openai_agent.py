@@ -60,12 +60,12 @@ class OpenAIAgent(ConversationAgent):
         message = resp["choices"][0]["message"]
         text = message.get("content") if isinstance(message.get("content"), str) else ""
         calls = self._calls(message.get("tool_calls") or [], text)
-        # echo the assistant turn in the request's own shape: no "content": null (llama.cpp refuses
-        # it), calls with the ids this conversation uses and their arguments as JSON strings
+        # echo the assistant turn in the request's own shape: content always a string (llama-cpp-
+        # python refuses null, and its function-calling template fails on a missing field; "" is
+        # what every server takes), calls with this conversation's ids and JSON-string arguments
         turn: dict[str, Any] = {"role": "assistant"}
         if calls:
-            if text and not calls[0].get("from_text"):
-                turn["content"] = text
+            turn["content"] = text if text and not calls[0].get("from_text") else ""
             turn["tool_calls"] = [
                 {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["raw"]}} for c in calls
             ]

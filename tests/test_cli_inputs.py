@@ -151,6 +151,7 @@ BAD: list[tuple[str, list[str]]] = [
     ("synth into a directory", ["synth", "users", "--n", "1", "--out", "{a_dir}"]),
     ("bench repeats 0", ["bench", "--repeats", "0"]),
     ("eval context of 0 tokens", ["eval", "--agent", "openai", "--model", "m", "--context-tokens", "0"]),
+    ("eval ptbench-text one platform at a time", [*EVAL, "--agent", "ptbench-text", "--model", "m", "--tool-view", "platform_first"]),
     ("eval on a Ray cluster nobody runs", ["eval", "--agent", "heuristic", "--backend", "ray", "--address", "127.0.0.1:1"]),
     ("train on a Ray cluster nobody runs", ["train", "--agent", "rllib-ppo", "--address", "127.0.0.1:1", "--out", "{a_dir}/r"]),
     ("eval address without the ray backend", ["eval", "--agent", "heuristic", "--address", "127.0.0.1:6379"]),

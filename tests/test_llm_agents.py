@@ -99,8 +99,8 @@ def test_native_tool_calling_agents_complete_evaluations(agent: str, visibility:
 @pytest.mark.parametrize("dialect", [d for d in DIALECTS if d != "openai"])
 @pytest.mark.parametrize("visibility", ["profile", "hidden"])
 def test_the_openai_agent_completes_conversations_with_local_servers(dialect: str, visibility: str, tmp_path: Path) -> None:
-    """llama.cpp's rules (content a string or absent, tools shown only with tool_choice, ids
-    reused), Ollama's shapes (no ids, arguments as objects), calls written in the text."""
+    """llama.cpp's rules (content a string, never null nor missing; tools shown only with
+    tool_choice; ids reused), Ollama's shapes (no ids, arguments as objects), calls written in the text."""
     with LoopbackLLM(dialect=dialect, handler=oracle_model) as server:
         s = _run("openai", server, tmp_path, visibility)
         assert s["errored"] == 0 and s["metrics"]["overall"] == 1.0, s
@@ -118,7 +118,7 @@ def _assert_conversations_valid(agent: str, srv: LoopbackLLM) -> None:
             for m in msgs:
                 if m["role"] == "assistant":
                     assert not open_ids, "a tool call was not answered before the next turn"
-                    assert isinstance(m.get("content", ""), str), "content must be a string or absent"
+                    assert isinstance(m.get("content"), str), "content must be a string (llama-cpp-python refuses null and missing)"
                     open_ids = [c["id"] for c in m.get("tool_calls") or []]
                     assert all(isinstance(i, str) and i for i in open_ids) and not used & set(open_ids), "ids must be unique"
                     used |= set(open_ids)
@@ -353,3 +353,24 @@ def test_a_request_that_cannot_fit_the_declared_context_fails_at_once_with_its_s
         agent_kwargs = _llm("openai", server, tmp_path / "pf", context_tokens=8192)
         s = evaluate("ptenv/PersonalTool-v0", "openai", "test_untrained", None, episodes=6, agent_kwargs=agent_kwargs, **kw)
         assert s["errored"] == 0 and s["metrics"]["overall"] == 1.0
+
+
+def test_the_llamacpp_dialect_refuses_what_the_real_server_refuses() -> None:
+    """Measured on llama-cpp-python 0.3.36 (chatml-function-calling): an echoed assistant turn with
+    calls answers 500 without ``content`` and with ``null``, 200 with ``""``."""
+    from ptenv.testing.dialects import check_request
+
+    call = {"id": "c1", "type": "function", "function": {"name": "finish", "arguments": "{}"}}
+    body = {
+        "messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "c1", "content": "{}"},
+        ]
+    }
+    assert check_request("llamacpp", "openai", body) is not None
+    body["messages"][1]["content"] = None
+    assert check_request("llamacpp", "openai", body) is not None
+    body["messages"][1]["content"] = ""
+    assert check_request("llamacpp", "openai", body) is None
+    assert check_request("openai", "openai", {"messages": [{"role": "assistant", "tool_calls": [call]}]}) is None

@@ -87,16 +87,19 @@ def output_dir(path: str) -> Path:
     return out
 
 
-def check_agent(spec: str, kwargs: dict[str, Any]) -> None:
-    """Load the agent once, so an unknown name, a module that is not found or settings the agent
-    does not take are one line now, not an error in every episode."""
+def check_agent(spec: str, kwargs: dict[str, Any], tool_view: str | None = None) -> None:
+    """Load the agent once, so an unknown name, a module that is not found, settings the agent
+    does not take or a tool view it cannot work in are one line now, not an error in every episode."""
     from ptenv.core.agent import load_agent
 
     try:
-        load_agent(spec, **kwargs)
+        agent = load_agent(spec, **kwargs)
     except TypeError as exc:
         given = ", ".join("--" + k.replace("_", "-") for k in kwargs if k in LLM_OPTIONS) or "none"
         raise ValueError(f"agent {spec!r} does not take these settings ({given}): {exc}") from None
+    views = getattr(agent, "tool_views", None)
+    if tool_view is not None and views is not None and tool_view not in views:
+        raise ValueError(f"agent {spec!r} works in the tool views {', '.join(views)}, not --tool-view {tool_view}")
 
 
 def check_env(env_id: str, env_kwargs: dict[str, Any], text: bool) -> None:

@@ -33,7 +33,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         env_kwargs["visibility"] = args.visibility
     if args.tool_view:
         env_kwargs["tool_view"] = args.tool_view
-    check_agent(args.agent, agent_kwargs)
+    check_agent(args.agent, agent_kwargs, args.tool_view)
     check_env(args.env, env_kwargs, text=True)
     summary = evaluate(
         args.env,

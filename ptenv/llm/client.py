@@ -59,9 +59,14 @@ class ContextTooSmall(ValueError):
     """A request that cannot fit the model's declared context (``--context-tokens``)."""
 
 
-def check_fits(body: dict[str, Any], config: LLMConfig) -> None:
+#: What a request that does not fit can change, for agents that carry the tools on offer.
+FIT_HINT = "use --tool-view platform_first (about a third of the prompt) or compact (three quarters), a lower --max-tokens, or a larger context"
+
+
+def check_fits(body: dict[str, Any], config: LLMConfig, hint: str = FIT_HINT) -> None:
     """Refuse ``body`` before it is sent when its estimated prompt (bytes / 4, the usual rough
-    count for English and JSON) and the reply it allows (``max_tokens``) exceed ``context_tokens``."""
+    count for English and JSON) and the reply it allows (``max_tokens``) exceed ``context_tokens``;
+    ``hint`` says what the user can change."""
     if config.context_tokens is None:
         return
     size = len(json.dumps(body, ensure_ascii=False).encode())
@@ -69,8 +74,7 @@ def check_fits(body: dict[str, Any], config: LLMConfig) -> None:
     if needed > config.context_tokens:
         raise ContextTooSmall(
             f"this request needs about {needed:,} tokens ({size // 4:,} of prompt, estimated from its {size:,} bytes, "
-            f"plus max_tokens {config.max_tokens:,}), more than --context-tokens {config.context_tokens:,}: "
-            "use --tool-view platform_first (about a third of the prompt), a lower --max-tokens, or a larger context"
+            f"plus max_tokens {config.max_tokens:,}), more than --context-tokens {config.context_tokens:,}: {hint}"
         )
 
 

@@ -6,8 +6,9 @@ those differences, so the agents' conversation tests run against all of them:
 
 * ``openai`` -- the provider's own rules (the default; the tests check the conversations).
 * ``llamacpp`` -- llama-cpp-python's server with ``--chat_format chatml-function-calling``: an
-  assistant message's ``content`` must be a string or absent (``null`` is a 500 naming
-  ``ChatCompletionRequestAssistantMessage.content``), and the tools are rendered into the prompt
+  assistant message's ``content`` must be a string (``null`` is a 500 naming
+  ``ChatCompletionRequestAssistantMessage.content``; a missing field is a 500 from the format's
+  template, which reads ``message.content``), and the tools are rendered into the prompt
   only when ``tool_choice`` is given: without it the model never sees them and answers in text.
   Its tool-call ids restart at ``call_0`` in every reply (ids are reused across turns).
 * ``ollama`` -- tool calls without ``id`` and with ``arguments`` as a JSON object, not a string.
@@ -26,6 +27,8 @@ DIALECTS: tuple[str, ...] = ("openai", "llamacpp", "ollama", "textcalls")
 
 #: What llama-cpp-python's server answers (500) to an assistant turn sent with ``"content": null``.
 LLAMACPP_NULL_CONTENT = "1 validation error for ChatCompletionRequestAssistantMessage\ncontent\n  Input should be a valid string [type=string_type, input_value=None]"
+#: ... and to one without ``content`` (its ``chatml-function-calling`` template reads the field).
+LLAMACPP_NO_CONTENT = "'dict object' has no attribute 'content'"
 
 
 def check_dialect(dialect: str) -> str:
@@ -39,8 +42,11 @@ def check_request(dialect: str, provider: str, body: dict[str, Any]) -> Error | 
     if provider != "openai" or dialect != "llamacpp":
         return None
     for m in body.get("messages") or []:
-        if isinstance(m, dict) and m.get("role") == "assistant" and "content" in m and not isinstance(m["content"], str):
-            return Error(500, LLAMACPP_NULL_CONTENT)
+        if isinstance(m, dict) and m.get("role") == "assistant":
+            if "content" not in m:
+                return Error(500, LLAMACPP_NO_CONTENT)
+            if not isinstance(m["content"], str):
+                return Error(500, LLAMACPP_NULL_CONTENT)
     return None
 
 
