@@ -174,3 +174,45 @@ def _scores_of(agent_name: str, keys: list[str]) -> list[bool]:
                 break
         out.append(bool(info["metrics"]["platforms"]))
     return out
+
+
+def test_the_query_text_alone_does_not_predict_the_platform() -> None:
+    """A bag-of-words classifier (multinomial naive Bayes over the query's words, the scenario's
+    three platforms as classes), fitted on the train split's preference tasks, predicts the gold
+    platform of the test split's no better than chance + 5 points: the request does not say whom
+    it is for."""
+    import re
+
+    import numpy as np
+
+    ds = load_dataset("ptenv-v2")
+
+    def rows(split: str) -> list[tuple[list[str], str, str]]:
+        out = []
+        for t in ds.split(split):
+            if t.kind in PREFERENCE_KINDS:
+                out.append((re.findall(r"[a-z']+", t.query.lower()), t.scenario, t.gold.platform))
+        return out
+
+    train, test = rows("train"), rows("test_trained") + rows("test_untrained")
+    vocab = {w: i for i, w in enumerate(sorted({w for words, _, _ in train for w in words}))}
+    platforms = sorted({p for _, _, p in train})
+    index = {p: i for i, p in enumerate(platforms)}
+    counts = np.ones((len(platforms), len(vocab)))  # Laplace smoothing
+    prior = np.ones(len(platforms))
+    for words, _, p in train:
+        prior[index[p]] += 1
+        for w in words:
+            counts[index[p], vocab[w]] += 1
+    log_like = np.log(counts / counts.sum(axis=1, keepdims=True))
+    log_prior = np.log(prior)
+    of_scenario = {sc.id: [index[p.id] for p in sc.platforms] for sc in REG.scenarios.values()}
+    right = 0
+    for words, sid, gold in test:
+        ids = [vocab[w] for w in words if w in vocab]
+        cand = of_scenario[sid]
+        scores = log_prior[cand] + log_like[cand][:, ids].sum(axis=1)
+        right += platforms[cand[int(np.argmax(scores))]] == gold
+    accuracy = 100 * right / len(test)
+    print(f"bag-of-words platform accuracy on v2 test preference tasks: {accuracy:.1f}% over {len(test)}")
+    assert len(test) > 500 and accuracy <= 100 / 3 + 5, accuracy
