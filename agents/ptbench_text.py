@@ -3,8 +3,10 @@
 One request per task, in PTBench's prompt shape: the user profile, the platforms, the tools and
 the required answer form in the system prompt, the query as the user turn. The model's text is
 the action as it is; the environment parses it with the safe parser (``json``/``ast``, never
-``eval``), so a reply that is not in the required form counts against the ``format`` column, as
-in PTBench. In ``PersonalTool-v0`` the answer's calls execute and the agent then finishes.
+``eval``). In ``PTBench-v0`` a reply that is not in the required form counts against the
+``format`` column, as in PTBench. In ``PersonalTool-v0`` the answer's calls execute and the agent
+then finishes; a reply that is not a call is an invalid action there, and the task is scored as
+answered with no calls (``format`` true, ``func_missing_error``).
 """
 
 from __future__ import annotations
