@@ -175,62 +175,54 @@ def numeric_figures(rounds: int = 5, episodes: int = 300) -> dict[str, float]:
     return {k: _med_us(v) for k, v in s.items()}
 
 
-def vector_figures(steps: int = 6000, rounds: int = 7) -> dict[str, float]:
+def vector_figures(steps: int = 6000, repeats: int = 3) -> dict[str, float]:
     """Steps per second of ``PersonalTool-Numeric-v0``: one env in this process, and
-    ``gym.make_vec`` async with one and two worker processes (random valid candidates). All three
-    are kept open and timed in interleaved rounds of ``steps / rounds`` steps, after a warm-up as
-    long as the run (each process reads the tasks it meets), so that a machine whose load drifts
-    slows them alike; the figures are medians over the rounds, the ratios medians of each round's."""
+    ``gym.make_vec`` async with one and two worker processes (random valid candidates, after a
+    warm-up as long as the run, so each process has read the tasks it meets). Each is made,
+    timed and closed in turn (one open pool's sleeping workers slowed the next's: timing them
+    interleaved, all open, gave 2 envs 0.8x one), ``repeats`` times; the figures are medians,
+    the ratios medians of each repetition's."""
 
     def pick(rng: np.random.Generator, masks: np.ndarray) -> np.ndarray:
         return np.array([rng.integers(int(m.sum())) for m in masks])  # the valid candidates come first
 
-    class Single:
-        env: Any
+    def single() -> float:
+        env = gym.make("ptenv/PersonalTool-Numeric-v0", split="test")
+        _, info = env.reset(seed=0)
+        rng = np.random.default_rng(0)
 
-        def __init__(self) -> None:
-            self.env = gym.make("ptenv/PersonalTool-Numeric-v0", split="test")
-            _, self.info = self.env.reset(seed=0)
-            self.rng = np.random.default_rng(0)
-
-        def run(self, n: int) -> float:
-            env, info, rng = self.env, self.info, self.rng
-            t = time.perf_counter()
+        def go(n: int) -> None:
+            nonlocal info
             for _ in range(n):
                 _, _, term, trunc, info = env.step(int(pick(rng, info["action_mask"][None])[0]))
                 if term or trunc:
                     _, info = env.reset()
-            rate = n / (time.perf_counter() - t)
-            self.info = info
-            return rate
 
-    class Vector(Single):
-        def __init__(self, n: int) -> None:
-            self.n = n
-            self.env = gym.make_vec("ptenv/PersonalTool-Numeric-v0", num_envs=n, vectorization_mode="async", split="test")
-            _, self.info = self.env.reset(seed=0)
-            self.rng = np.random.default_rng(0)
+        go(steps)
+        t = time.perf_counter()
+        go(steps)
+        rate = steps / (time.perf_counter() - t)
+        env.close()
+        return rate
 
-        def run(self, n: int) -> float:
-            venv, info, rng = self.env, self.info, self.rng
-            t = time.perf_counter()
-            for _ in range(n // self.n):
-                _, _, _, _, info = venv.step(pick(rng, info["action_mask"]))
-            rate = (n // self.n) * self.n / (time.perf_counter() - t)
-            self.info = info
-            return rate
+    def vector(n: int) -> float:
+        venv = gym.make_vec("ptenv/PersonalTool-Numeric-v0", num_envs=n, vectorization_mode="async", split="test")
+        _, info = venv.reset(seed=0)
+        rng = np.random.default_rng(0)
+        for _ in range(steps // n):
+            _, _, _, _, info = venv.step(pick(rng, info["action_mask"]))
+        t = time.perf_counter()
+        for _ in range(steps // n):
+            _, _, _, _, info = venv.step(pick(rng, info["action_mask"]))
+        rate = (steps // n) * n / (time.perf_counter() - t)
+        venv.close()
+        return rate
 
-    runners = {"single": Single(), "async1": Vector(1), "async2": Vector(2)}
-    try:
-        for r in runners.values():  # the warm-up
-            r.run(steps)
-        rates: dict[str, list[float]] = {k: [] for k in runners}
-        for _ in range(rounds):
-            for k, r in runners.items():
-                rates[k].append(r.run(steps // rounds))
-    finally:
-        for r in runners.values():
-            r.env.close()
+    rates: dict[str, list[float]] = {"single": [], "async1": [], "async2": []}
+    for _ in range(repeats):
+        rates["single"].append(single())
+        rates["async1"].append(vector(1))
+        rates["async2"].append(vector(2))
     med = statistics.median
     return {
         "single_steps_per_s": med(rates["single"]),
