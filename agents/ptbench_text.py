@@ -24,7 +24,9 @@ class PTBenchTextAgent(OpenAIAgent):
     name = "ptbench-text"
     #: One request per task, with every platform's tools: the view of the tools must show them all.
     tool_views = ("full", "compact")
-    fit_hint = "ptbench-text sends every platform's tools in one request (12-13k tokens of prompt): a lower --max-tokens or a larger context"
+    fit_hint = (
+        "ptbench-text sends every platform's tools in one request (12-13k tokens of prompt): a lower --max-tokens or a larger context"
+    )
 
     def __init__(self, seed: int | None = 0, **config: Any):
         super().__init__(seed, **config)

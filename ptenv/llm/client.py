@@ -60,7 +60,9 @@ class ContextTooSmall(ValueError):
 
 
 #: What a request that does not fit can change, for agents that carry the tools on offer.
-FIT_HINT = "use --tool-view platform_first (about a third of the prompt) or compact (three quarters), a lower --max-tokens, or a larger context"
+FIT_HINT = (
+    "use --tool-view platform_first (about a third of the prompt) or compact (three quarters), a lower --max-tokens, or a larger context"
+)
 
 
 def check_fits(body: dict[str, Any], config: LLMConfig, hint: str = FIT_HINT) -> None:
