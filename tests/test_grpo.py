@@ -22,6 +22,10 @@ from conftest import need_extra
 from ptenv.core.records import ANSWER_FORMAT
 from ptenv.scenarios import load_dataset
 
+# the real model's tests share one pytest worker: two of them at once oversubscribe the two cores
+# with torch's threads (measured: the GRPO test 39 s alone, 213 s beside the local-model test)
+pytestmark = pytest.mark.xdist_group("real-model")
+
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "grpo_smollm2.py"
 
 

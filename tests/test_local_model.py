@@ -14,6 +14,10 @@ from conftest import need_extra
 from ptenv.cli.main import main
 from ptenv.evaluation import evaluate
 
+# the real model's tests share one pytest worker: two of them at once oversubscribe the two cores
+# with torch's threads (measured: the GRPO test 39 s alone, 213 s beside the local-model test)
+pytestmark = pytest.mark.xdist_group("real-model")
+
 
 def test_a_real_small_model_runs_episodes_end_to_end(tmp_path: Path) -> None:
     need_extra("transformers", "local")
