@@ -37,7 +37,7 @@ from typing import Any, Literal
 
 from ptenv.tools_registry import Registry, ScenarioSpec
 
-from .profiles import HistoryEvent, ScenarioPreference, UserProfile, choose_platform, make_preference
+from .profiles import HistoryEvent, ScenarioPreference, UserProfile, choose_platform, compose_profile, make_preference, trait_first
 
 EvidenceKind = Literal["clean", "noisy", "drift", "stated_switch", "short", "unknown"]
 EVIDENCE_KINDS: tuple[str, ...] = ("clean", "noisy", "drift", "stated_switch", "short", "unknown")
@@ -69,27 +69,13 @@ class EvidenceUser(UserProfile):
     ) -> str:
         """The profile text: facts, the scenarios' statements and one other scenario's (which does
         not transfer), the history with its notes."""
-        lines: list[str] = []
-        if facts:
-            lines.append("Basic information:")
-            lines.extend(f"- {k}: {v}" for k, v in self.facts.items())
         wanted = scenarios or list(self.preferences)
+        said: list[str] = []
         if statements:
             order = list(self.preferences)
             shown = [*wanted, order[(order.index(wanted[-1]) + 1) % len(order)]] if len(wanted) == 1 else wanted
             said = [s for sid in dict.fromkeys(shown) for s in self.preferences[sid].statements]
-            if said:
-                lines.append("Stated preferences:")
-                lines.extend(f"- {s}" for s in said)
-        if history:
-            lines.append("Past behaviour (date, scenario, platform, action, situation):")
-            for e in self.history:
-                if e.scenario in wanted:
-                    sc = registry.scenarios[e.scenario]
-                    action = f"{e.api} ({e.note})" if e.note else e.api
-                    situation = next(c.phrases[0] for c in sc.contexts if c.id == e.context) if e.context else "-"
-                    lines.append(f"- {e.date} | {e.scenario} | {sc.platform(e.platform).name} | {action} | {situation}")
-        return "\n".join(lines)
+        return compose_profile(self, registry, wanted, facts, said, history)
 
 
 @cache
@@ -101,7 +87,7 @@ def banks() -> dict[str, Any]:
 
 def trait_platform(sc: ScenarioSpec, trait: str) -> str:
     """The platform a user who puts ``trait`` first picks."""
-    return choose_platform(sc, {t: (0.7 if t == trait else 0.15) for t in sc.traits})
+    return choose_platform(sc, trait_first(trait, sc.traits))
 
 
 def _date(day: int) -> str:

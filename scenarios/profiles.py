@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -45,7 +46,12 @@ class ScenarioPreference(_Model):
         if trait is None:
             return self.weights
         # In a ruled context the rule's trait dominates; the rest keep their relative order.
-        return {t: (0.7 if t == trait else 0.15) for t in self.weights}
+        return trait_first(trait, self.weights)
+
+
+def trait_first(trait: str, traits: Iterable[str]) -> dict[str, float]:
+    """The weights of someone who puts ``trait`` first (0.7) and the others level (0.15 each)."""
+    return {t: (0.7 if t == trait else 0.15) for t in traits}
 
 
 class HistoryEvent(_Model):
@@ -178,24 +184,31 @@ def render_profile(
 
 
 def _render_v1(user: UserProfile, registry: Registry, scenarios: list[str] | None, facts: bool, statements: bool, history: bool) -> str:
+    wanted = scenarios or list(user.preferences)
+    said = [s for i, sid in enumerate(wanted) if (s := _statement(user, registry.scenarios[sid], i))] if statements else []
+    return compose_profile(user, registry, wanted, facts, said, history)
+
+
+def compose_profile(user: UserProfile, registry: Registry, wanted: list[str], facts: bool, said: list[str], history: bool) -> str:
+    """The profile text every dataset version shares: the facts, the stated preferences given
+    (``said``), the history of the ``wanted`` scenarios. A past use with a ``note`` (ptenv-v2:
+    one that was not the user's own choice) shows it after its action."""
     lines: list[str] = []
     if facts:
         lines.append("Basic information:")
         lines.extend(f"- {k}: {v}" for k, v in user.facts.items())
-    wanted = scenarios or list(user.preferences)
-    if statements:
-        said = [_statement(user, registry.scenarios[s], i) for i, s in enumerate(wanted)]
-        said = [s for s in said if s]
-        if said:
-            lines.append("Stated preferences:")
-            lines.extend(f"- {s}" for s in said)
+    if said:
+        lines.append("Stated preferences:")
+        lines.extend(f"- {s}" for s in said)
     if history:
         lines.append("Past behaviour (date, scenario, platform, action, situation):")
         for e in user.history:
             if e.scenario in wanted:
                 sc = registry.scenarios[e.scenario]
+                note = getattr(e, "note", None)
+                action = f"{e.api} ({note})" if note else e.api
                 situation = _context_phrase(sc, e.context) if e.context else "-"
-                lines.append(f"- {e.date} | {e.scenario} | {sc.platform(e.platform).name} | {e.api} | {situation}")
+                lines.append(f"- {e.date} | {e.scenario} | {sc.platform(e.platform).name} | {action} | {situation}")
     return "\n".join(lines)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from typing import Any
 
@@ -70,18 +71,23 @@ def test_a_statement_names_its_scenario_and_another_scenarios_habit_does_not_tra
     assert all(s in text for s in user.preferences[others[0]].statements)
 
 
+def _last_info(env: Any, agent: Any, key: str) -> dict[str, Any]:
+    """The ``info`` of the step that ends the episode of ``key``, ``agent`` acting."""
+    obs, _ = env.reset(options={"task_id": key})
+    agent.reset(seed=0)
+    while True:
+        obs, _, term, trunc, info = env.step(agent.act(obs))
+        if term or trunc:
+            return dict(info)
+
+
 def _platform_scores(agent_name: str, visibility: str, dataset: str = "ptenv-v2", split: str = "test") -> dict[str, list[Any]]:
     env = gym.make("ptenv/PersonalTool-v0", split=split, dataset=dataset, visibility=visibility)
     ds = load_dataset(dataset)
     agent: Any = load_agent(agent_name)
     out: dict[str, list[Any]] = defaultdict(list)
     for key in env.unwrapped.episode_keys():  # type: ignore[attr-defined]
-        obs, _ = env.reset(options={"task_id": key})
-        agent.reset(seed=0)
-        while True:
-            obs, _, term, trunc, info = env.step(agent.act(obs))
-            if term or trunc:
-                break
+        info = _last_info(env, agent, key)
         task = ds.task(key)
         user = ds.users[task.user_id]
         stated = isinstance(user, EvidenceUser) and user.preferences[task.scenario].evidence == "stated_switch"
@@ -123,8 +129,6 @@ def test_every_id_runs_on_v2(env_id: str) -> None:
 
 
 def test_sessions_export_and_training_work_on_v2(tmp_path: Any) -> None:
-    import json
-
     from ptenv.cli.main import main
     from ptenv.evaluation import evaluate
 
@@ -144,7 +148,7 @@ def test_sessions_export_and_training_work_on_v2(tmp_path: Any) -> None:
 
 def test_asking_is_offered_on_v2_only_and_guessing_an_unknown_user_scores_at_chance() -> None:
     v1, v2 = (gym.make("ptenv/PersonalTool-v0", dataset=d, split="test", visibility="profile") for d in ("ptenv-v1-mini", "ptenv-v2-mini"))
-    names = [{t["name"] for t in __import__("json").loads(e.reset(seed=0)[0])["tools"]} for e in (v1, v2)]
+    names = [{t["name"] for t in json.loads(e.reset(seed=0)[0])["tools"]} for e in (v1, v2)]
     assert "ask_user" not in names[0] and "ask_user" in names[1]
     ds = load_dataset("ptenv-v2")
     unknown, gold = [], []
@@ -164,16 +168,7 @@ def test_asking_is_offered_on_v2_only_and_guessing_an_unknown_user_scores_at_cha
 def _scores_of(agent_name: str, keys: list[str]) -> list[bool]:
     env = gym.make("ptenv/PersonalTool-v0", split="test", dataset="ptenv-v2", visibility="profile")
     agent: Any = load_agent(agent_name)
-    out = []
-    for key in keys:
-        obs, _ = env.reset(options={"task_id": key})
-        agent.reset(seed=0)
-        while True:
-            obs, _, term, trunc, info = env.step(agent.act(obs))
-            if term or trunc:
-                break
-        out.append(bool(info["metrics"]["platforms"]))
-    return out
+    return [bool(_last_info(env, agent, key)["metrics"]["platforms"]) for key in keys]
 
 
 def test_the_query_text_alone_does_not_predict_the_platform() -> None:
