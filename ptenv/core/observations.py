@@ -47,39 +47,30 @@ def dumps(payload: dict[str, Any]) -> str:
 def _dumps_tool_results(payload: dict[str, Any]) -> str:
     """The hot path of every step: a catalogue search's output, or its records, or a constant
     output (``finish``'s) carry their JSON (:class:`~ptenv.tools_registry.world.Encoded` and its
-    kinds), so it is spliced in
-    rather than encoded again. Same bytes as ``encode`` (a test checks it)."""
+    kinds), so it is spliced in rather than encoded again. Same bytes as ``encode`` (a test
+    checks it). Each text is one f-string: a chain of ``+`` makes a string per operator."""
     if len(payload) != 4 or "results" not in payload or "notes" in payload:
         return _ENCODER.encode(payload)
+    results = payload["results"]
+    if len(results) == 1:  # one call, the usual step (a finishing one above all): written in one piece
+        res = results[0]
+        out = res.get("output")
+        if type(out) in _SPLICED and len(res) == 3 and res.get("ok") is True:
+            return f'{{"type":"tool_results","step":{payload["step"]},"results":[{{"tool":"{res["tool"]}","ok":true,"output":{out.json}}}],"steps_left":{payload["steps_left"]}}}'
     parts = []
-    for res in payload["results"]:
+    for res in results:
         out = res.get("output")
         if type(out) in _SPLICED and len(res) == 3 and res.get("ok") is True:
             # an ok call's tool name is a registry name (^[a-zA-Z0-9_-]+$): nothing to escape
-            parts.append('{"tool":"' + res["tool"] + '","ok":true,"output":' + out.json + "}")
+            parts.append(f'{{"tool":"{res["tool"]}","ok":true,"output":{out.json}}}')
             continue
         items = out.get("results") if res.get("ok") is True and len(res) == 3 and isinstance(out, dict) and len(out) == 2 else None
         if isinstance(items, list) and isinstance(out.get("count"), int) and all(type(x) is EncodedRecord for x in items):
-            parts.append(
-                '{"tool":"'
-                + res["tool"]
-                + '","ok":true,"output":{"results":['
-                + ",".join([x.json for x in items])
-                + '],"count":'
-                + str(out["count"])
-                + "}}"
-            )
+            records = ",".join([x.json for x in items])
+            parts.append(f'{{"tool":"{res["tool"]}","ok":true,"output":{{"results":[{records}],"count":{out["count"]}}}}}')
         else:
             parts.append(_ENCODER.encode(res))
-    return (
-        '{"type":"tool_results","step":'
-        + str(payload["step"])
-        + ',"results":['
-        + ",".join(parts)
-        + '],"steps_left":'
-        + str(payload["steps_left"])
-        + "}"
-    )
+    return f'{{"type":"tool_results","step":{payload["step"]},"results":[{",".join(parts)}],"steps_left":{payload["steps_left"]}}}'
 
 
 #: How an opening observation's tool list starts: it is the last key (``render_intro`` puts it there).

@@ -122,11 +122,12 @@ class RewardModel:
         Written out rather than through :func:`reward_terms` (the same terms; a test holds them
         equal), as every episode ends here.
         """
-        q_total, p_total = record.query_total, record.profile_total
+        q_hits, q_total, p_hits, p_total = record.query_hits, record.query_total, record.profile_hits, record.profile_total
         names = 1.0 if record.tool_names else 0.0
         platform = 1.0 if record.platforms else 0.0
-        query = min(1.0, record.query_hits / q_total) if q_total else names
-        profile = min(1.0, record.profile_hits / p_total) if p_total else names
+        # min(1.0, hits / total) without calling min: the ratio is below 1 exactly when hits < total
+        query = (q_hits / q_total if q_hits < q_total else 1.0) if q_total else names
+        profile = (p_hits / p_total if p_hits < p_total else 1.0) if p_total else names
         success = 1.0 if record.overall else 0.0
         extra_r, extra_w = extra_read * _EXTRA_READ, extra_write * _EXTRA_WRITE
         invalid, questions, lookups = step_penalties["invalid"], step_penalties["questions"], step_penalties["lookups"]

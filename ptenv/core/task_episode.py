@@ -109,7 +109,9 @@ class TaskEpisode(EpisodeCore):
             results.append(res)
             cost += c
         # the payload of every step, written out rather than through _payload: this is the hot path
-        payload = {"type": "tool_results", "step": self.steps, "results": results, "steps_left": max(0, self.config.max_steps - self.steps)}
+        # (and max(0, left) as a test: a builtin call costs more than the comparison)
+        left = self.config.max_steps - self.steps
+        payload = {"type": "tool_results", "step": self.steps, "results": results, "steps_left": left if left > 0 else 0}
         if parsed.notes:
             payload["notes"] = list(parsed.notes)
         return payload, (-cost if self.reward.mode == "shaped" else 0.0)  # -0.0 when free, as RewardModel.paid

@@ -51,7 +51,7 @@ class _OnPlatform:
         self.name = name
         self.last_read: dict[str, dict[str, Any]] = {}  # gold READ APIs: the last arguments of each
         self.writes: list[tuple[str, dict[str, Any]]] = []
-        self.counts: dict[str, int] = {}  # of the writes
+        self.counts: dict[str, int] = {}  # calls per API as the answer has them: each gold READ API once, every write
         self.reads = self.n_writes = 0  # every call here, of each kind
         self.extra_read = self.extra_write = 0  # were this platform the one chosen
 
@@ -92,6 +92,7 @@ class Trajectory:
         if api in self._gold_counts:
             on.extra_read += api in on.last_read
             on.last_read[api] = call.args
+            on.counts[api] = 1  # its last call is the answer's
         else:
             on.extra_read += 1
 
@@ -101,10 +102,7 @@ class Trajectory:
         on = self._last
         if on is None:
             return _NO_ANSWER
-        counts = dict(on.counts)
-        if on.last_read:
-            counts.update(dict.fromkeys(on.last_read, 1))
         out = (*on.last_read.items(), *on.writes)
         extra_read = on.extra_read + self._reads - on.reads
         extra_write = on.extra_write + self._writes - on.n_writes
-        return on.name, out, dict(out), counts, extra_read, extra_write
+        return on.name, out, dict(out), dict(on.counts), extra_read, extra_write

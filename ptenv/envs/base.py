@@ -172,10 +172,11 @@ class BaseTaskEnv(gym.Env[str, str]):
         """Make ``payload`` the observation: kept as data, returned as text."""
         self.last_payload = payload
         if self.text_observations:
-            self._last_obs, self._unrendered = dumps(payload), None
-        else:
-            self._last_obs, self._unrendered = "", (payload,)
-        return self._last_obs
+            text = self._last_obs = dumps(payload)
+            self._unrendered = None
+            return text
+        self._last_obs, self._unrendered = "", (payload,)
+        return ""
 
     def _show_intro(self, ep: Episode, with_tools: bool = True, **extra: Any) -> str:
         """Make an episode's opening observation the observation."""
@@ -201,10 +202,11 @@ class BaseTaskEnv(gym.Env[str, str]):
         """What ``info`` says of a closed request: its task, success, reward terms and metrics
         (added to ``into`` if given, an ``info`` that already names the task, else a new dict)."""
         out: dict[str, Any] = {"task_id": info.id, "scenario": info.scenario} if into is None else into
+        record = score.record
         out["kind"] = info.kind
-        out["success"] = score.record.overall
+        out["success"] = record.overall
         out["reward_terms"] = score.reward_terms.copy()
-        out["metrics"] = score.record.as_dict(notes=self.debug)
+        out["metrics"] = record.as_dict(self.debug)
         return out
 
     def render(self) -> Any:  # ansi text or None (Any: Gymnasium versions type render differently)

@@ -90,9 +90,9 @@ class PersonalToolEnv(BaseTaskEnv):
         truncated = not terminated and ep.steps >= self.config.max_steps
         info = self._get_info()
         if terminated or truncated:
-            self._score = ep.score(self.debug)
-            reward += self._score.terminal_reward
-            self._end_info(ep.info, self._score, info)  # info names the task already
+            score = self._score = ep.score(self.debug)
+            reward += score.terminal_reward
+            self._end_info(ep.info, score, info)  # info names the task already
             if self.debug:
                 info["gold"] = ep.debug_gold()
         return self._show(payload), reward, terminated, truncated, info

@@ -148,46 +148,60 @@ def judge_strict(
     """The strict scorer on a prediction given with its index: ``pred_map`` (each function's last
     arguments) and ``counts`` (calls per function). Written for speed, as every episode ends here:
     the gold's side is worked out once on the gold, and the record is made once, whole."""
-    gold_map, norm, exact, gold_counts, param_keys, platform_names, as_spelled, query, profile, n_query, n_profile = gold.strict_plan
+    accepted, full_hits, gold_counts, platform_names, as_spelled, query, profile, n_query, n_profile = gold.strict_plan
     # a platform spelled as the gold spells it (what a call's platform name usually is) is
     # accepted without making a normalized string of it
     platforms = platform in as_spelled or (platform or "").strip().lower() in platform_names
-    names = param_names = counts == gold_counts
-    if names:  # the same functions as the gold: are their parameters named alike?
-        for f, keys in param_keys:
-            if pred_map[f].keys() != keys:
-                param_names = False
-                break
+    names = counts == gold_counts
     why: list[str] | None = [] if notes else None
     if why is not None and not platforms:
         why.append(f"platform {platform!r} instead of {gold.platform!r}")
     if len(pred_map) == len(calls):
         # each function called once (the usual answer): every (function, argument) pair is judged
-        # once, for the values and the hits alike; _strict_repeated gives the same
+        # once; _strict_repeated gives the same. With the gold's functions (names), each call is
+        # one of them, so its parameter names are checked on the way.
+        param_names = names
         wrong: set[tuple[str, str]] | None = None
-        query_hits = profile_hits = 0
         for f, args in calls:
-            expected = gold_map.get(f)
+            expected = accepted.get(f)
             if expected is None:
                 continue
-            accepted, same = norm[f], exact[f]
+            if param_names and args.keys() != expected.keys():
+                param_names = False
             for p, v in args.items():
-                if p in expected:
-                    t = type(v)
-                    if (t is str or t is int) and v in same[p] or _norm(v) in accepted[p]:
-                        query_hits += p in query
-                        profile_hits += p in profile
-                    elif wrong is None:
+                ok = expected.get(p)
+                if ok is None:  # not a parameter of the gold's
+                    continue
+                # a str or an int is looked up as given first (strict_accepted: the fast path)
+                t = type(v)
+                if not ((t is str or t is int) and v in ok or _norm(v) in ok):
+                    if wrong is None:
                         wrong = {(f, p)}
                     else:
                         wrong.add((f, p))
-        wrong_values = [f"{f}.{p}" for f, params in gold_map.items() for p in params if (f, p) in wrong] if wrong else []
+        if not platforms:  # argument accuracy is gated on the platform
+            query_hits = profile_hits = 0
+        elif param_names:  # every argument of the gold given: each hits but the wrong ones
+            query_hits, profile_hits = full_hits
+            if wrong:
+                for _, p in wrong:
+                    query_hits -= p in query
+                    profile_hits -= p in profile
+        else:
+            query_hits, profile_hits = _hits(calls, accepted, wrong, query, profile)
     else:
-        wrong_values, query_hits, profile_hits = _strict_repeated(calls, gold, pred_map, platforms)
-    values = param_names and not wrong_values
-    errors = {} if values else _errors(calls, gold, pred_map, wrong_values, "strict", why, counts)
-    if not platforms:  # argument accuracy is gated on the platform
-        query_hits = profile_hits = 0
+        param_names = names and all(pred_map[f].keys() == params.keys() for f, params in accepted.items())
+        wrong, query_hits, profile_hits = _strict_repeated(calls, gold, pred_map, platforms)
+    values = param_names and not wrong
+    # the wrong values are named (``f.p``) only for what needs the words: notes, and _errors
+    if values:
+        errors = {}
+    elif param_names:  # the gold's functions and parameter names: the values are what is wrong
+        errors = {"value_error": 1}
+        if why is not None:
+            why.append(f"wrong values for {_named(accepted, wrong)}")
+    else:
+        errors = _errors(calls, gold, pred_map, _named(accepted, wrong), "strict", why, counts, gold_counts)
     return RecordScore(
         True,
         platforms,
@@ -204,13 +218,40 @@ def judge_strict(
     )
 
 
+def _named(accepted: dict[str, dict[str, frozenset[Any]]], wrong: set[tuple[str, str]] | None) -> list[str]:
+    """The (function, parameter) pairs ``wrong`` as ``function.parameter``, in the gold's order."""
+    return [f"{f}.{p}" for f, params in accepted.items() for p in params if (f, p) in wrong] if wrong else []
+
+
+def _hits(
+    calls: tuple[tuple[str, dict[str, Any]], ...],
+    accepted: dict[str, dict[str, frozenset[Any]]],
+    wrong: set[tuple[str, str]] | None,
+    query: frozenset[str],
+    profile: frozenset[str],
+) -> tuple[int, int]:
+    """The query and profile hits of an answer that calls each function once: its arguments of
+    the gold's parameters, but those with a ``wrong`` value."""
+    query_hits = profile_hits = 0
+    for f, args in calls:
+        expected = accepted.get(f)
+        if expected is None:
+            continue
+        for p in args:
+            if p in expected and (wrong is None or (f, p) not in wrong):
+                query_hits += p in query
+                profile_hits += p in profile
+    return query_hits, profile_hits
+
+
 def _strict_repeated(
     calls: tuple[tuple[str, dict[str, Any]], ...], gold: GoldAnswer, pred_map: dict[str, dict[str, Any]], platforms: bool
-) -> tuple[list[str], int, int]:
-    """The strict scorer's wrong values and hits when a function is called more than once: values
-    are judged on its last call, hits on the first call of each (function, argument) pair."""
+) -> tuple[set[tuple[str, str]], int, int]:
+    """The strict scorer's wrong values (their (function, parameter) pairs) and hits when a
+    function is called more than once: values are judged on its last call, hits on the first call
+    of each (function, argument) pair."""
     gold_map, norm = gold.by_function, gold.strict_values
-    wrong_values = []
+    wrong: set[tuple[str, str]] = set()
     for f, params in gold_map.items():
         args = pred_map.get(f)
         if args is None:
@@ -218,7 +259,7 @@ def _strict_repeated(
         accepted = norm[f]
         for p in params:
             if p in args and _norm(args[p]) not in accepted[p]:
-                wrong_values.append(f"{f}.{p}")
+                wrong.add((f, p))
     query_hits = profile_hits = 0
     if platforms:  # argument accuracy is gated on the platform; a duplicate call earns nothing twice
         query, profile = gold.query_set, gold.profile_set
@@ -235,7 +276,7 @@ def _strict_repeated(
                 if _norm(v) in accepted[p]:
                     query_hits += p in query
                     profile_hits += p in profile
-    return wrong_values, query_hits, profile_hits
+    return wrong, query_hits, profile_hits
 
 
 def _score(pred: Prediction, gold: GoldAnswer, scorer: Scorer, s: RecordScore) -> None:
@@ -277,16 +318,23 @@ def _errors(
     scorer: Scorer,
     notes: list[str] | None,
     pred_counts: dict[str, int] | None = None,
+    gold_counts: dict[str, int] | None = None,
 ) -> dict[str, int]:
     """PTBench's error taxonomy for a record that is not right (one label per kind); its words go
-    to ``notes`` unless that is None."""
-    gold_map = gold.by_function
+    to ``notes`` unless that is None. The strict scorer passes the calls per function it has
+    counted (``pred_counts``, ``gold_counts``: the gold's function_counts)."""
     if scorer == "compat":  # function *sets*: a duplicate call is no error
+        gold_map = gold.by_function
         extra, missing = set(pred_map) - set(gold_map), set(gold_map) - set(pred_map)
     else:  # call multisets: a duplicate call is an excessive one
-        pc, gc = pred_counts if pred_counts is not None else _count(f for f, _ in calls), gold.function_counts
-        extra = {f for f, n in pc.items() if n > gc.get(f, 0)}
-        missing = {f for f, n in gc.items() if n > pc.get(f, 0)}
+        pc = pred_counts if pred_counts is not None else _count(f for f, _ in calls)
+        gc = gold_counts if gold_counts is not None else gold.function_counts
+        extra, missing = pc.keys() - gc.keys(), gc.keys() - pc.keys()
+        for f in pc.keys() & gc.keys():  # called by both: more or fewer times
+            if pc[f] > gc[f]:
+                extra.add(f)
+            elif pc[f] < gc[f]:
+                missing.add(f)
     # compat reports extra functions as "missing" and missing ones as "excessive" (quirk 6)
     label_extra, label_missing = (
         ("func_missing_error", "func_excessive_error") if scorer == "compat" else ("func_excessive_error", "func_missing_error")
@@ -308,6 +356,7 @@ def _errors(
         if notes is not None:
             notes.append(f"missing functions {sorted(missing)}")
     else:
+        gold_map = gold.by_function
         p_extra = [f"{f}.{p}" for f in gold_map for p in pred_map[f] if p not in gold_map[f]]
         p_missing = [f"{f}.{p}" for f in gold_map for p in gold_map[f] if p not in pred_map[f]]
         if p_extra:
