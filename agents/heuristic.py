@@ -7,7 +7,8 @@
   their history (shown in ``profile``/``history`` modes, searched with ``search_history`` in
   ``hidden`` mode), else the one they use by default;
 * profile-derived arguments: from the visible profile, or ``get_profile_field`` when hidden;
-* multi-call requests: runs the first call, binds the id from its first result, runs the second.
+* multi-call requests: runs the first call, binds the id from its first result, runs the second;
+  a long chain (ptenv-v2, 3-4 calls) runs its calls one at a time, each bound to the results so far.
 
 :class:`ProfileBlindAgent` is the same reader with the user ignored: a named platform is kept,
 any other choice is uniformly random, and required profile-derived arguments get a placeholder. It is the validity floor. Neither agent ever sees the gold.
@@ -20,7 +21,9 @@ import random
 from typing import Any
 
 from ptenv.core.observations import parse_observation
-from ptenv.rl.reader import Request, build_args, call_text, read_request
+from ptenv.rl.chains import LongChainPlan
+from ptenv.rl.reader import build_args, call_text
+from ptenv.rl.request import Request, read_request
 from ptenv.tools_registry import ApiSpec, Registry
 
 
@@ -37,11 +40,14 @@ class HeuristicAgent:
         self._chosen = ""
         self._state = "idle"
         self._platform_first = False
+        self._plan: LongChainPlan | None = None
+        self._outputs: list[dict[str, Any]] = []
 
     def reset(self, seed: int | None = None) -> None:
         if seed is not None:
             self._rng = random.Random(seed)
         self._pending, self._req, self._state = [], Request(scenario=None, query=""), "idle"
+        self._plan, self._outputs = None, []
 
     # -- the loop ---------------------------------------------------------------------------
     def act(self, observation: str) -> str:
@@ -56,11 +62,15 @@ class HeuristicAgent:
             return self._pending.pop(0)
         return json.dumps({"name": "finish"})
 
+    def _read(self, obs: dict[str, Any]) -> Request:
+        """The request of a task observation (the public templates read it)."""
+        return read_request(obs)
+
     def _start(self, obs: dict[str, Any]) -> None:
-        self._req = req = read_request(obs)
+        self._req = req = self._read(obs)
         self._pending = []
         self._platform_first = obs.get("tool_view") == "platform_first"
-        if req.scenario is None or req.template is None:  # not a request this reader knows: finish
+        if req.scenario is None or (req.template is None and req.chain is None):  # not a request this reader knows: finish
             self._state = "done"
             return
         if req.hidden and self.uses_profile:
@@ -114,10 +124,18 @@ class HeuristicAgent:
             elif self._state == "waiting_first" and res.get("output", {}).get("results"):
                 self._issue_then(res["output"]["results"][0])
                 return
+            elif self._state == "chain" and self._plan is not None and "__" in str(res.get("tool")):
+                self._outputs.append(out)
+                following = self._plan.next_call_text(self._outputs)
+                if following is None:
+                    self._state = "done"
+                else:
+                    self._pending.append(following)
+                return
         if self._state == "looking_up" and not self._pending:
             self._issue_first()
-        elif self._state == "waiting_first" and not self._pending:
-            self._state = "done"  # the first call found nothing: finish
+        elif self._state in ("waiting_first", "chain") and not self._pending:
+            self._state = "done"  # the call failed or found nothing: finish
 
     # -- building calls ---------------------------------------------------------------------
     def _platform(self) -> str:
@@ -131,16 +149,19 @@ class HeuristicAgent:
 
     def _issue_first(self) -> None:
         tpl = self._req.template
-        assert tpl is not None
         platform = self._chosen = self._platform()
-        fixed = dict(tpl.chain.first_args) if tpl.chain else {}
-        args = self._args(tpl.first, fixed)
-        call = call_text(platform, tpl.first, args)
+        self._plan, self._outputs = self._req.plan(platform, self._req.facts if self.uses_profile else {}), []
+        if self._plan is not None:  # a long chain: its calls one at a time, each from the results so far
+            call = self._plan.next_call_text([]) or json.dumps({"name": "finish"})
+        else:
+            assert tpl is not None
+            fixed = dict(tpl.chain.first_args) if tpl.chain else {}
+            call = call_text(platform, tpl.first, self._args(tpl.first, fixed))
         if self._platform_first:  # the platform first, then its tool, in one action
             choose = {"name": "choose_platform", "arguments": {"platform": platform}}
             call = json.dumps([choose, json.loads(call)])
         self._pending.append(call)
-        self._state = "waiting_first" if tpl.then is not None else "done"
+        self._state = "chain" if self._plan is not None else "waiting_first" if tpl is not None and tpl.then is not None else "done"
 
     def _issue_then(self, first_result: dict[str, Any]) -> None:
         tpl = self._req.template
@@ -151,14 +172,18 @@ class HeuristicAgent:
         self._state = "done"
 
     def _args(self, api: ApiSpec, fixed: dict[str, Any]) -> dict[str, Any]:
-        req = self._req
         if self.uses_profile:
-            return build_args(api, req.texts, req.now, req.facts, fixed)
-        out = build_args(api, req.texts, req.now, {}, fixed)
+            return self._build(api, self._req.facts, fixed)
+        out = self._build(api, {}, fixed)
         for p in api.params:  # the call must still go through: a guess, not the user's value
             if p.profile and p.required and p.key not in out:
                 out[p.key] = self._rng.choice(p.enum) if p.enum else (int(p.minimum or 1) if p.type == "integer" else "unknown")
         return out
+
+    def _build(self, api: ApiSpec, facts: dict[str, Any], fixed: dict[str, Any]) -> dict[str, Any]:
+        """``api``'s canonical arguments from the request's slot texts and ``facts``."""
+        tpl = self._req.template
+        return build_args(api, self._req.texts, self._req.now, facts, fixed, tpl.read_slot if tpl else None)
 
 
 class ProfileBlindAgent(HeuristicAgent):

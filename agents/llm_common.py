@@ -48,6 +48,8 @@ def system_prompt(obs: dict[str, Any], memory: list[str]) -> str:
     """The system prompt for a task observation: exactly what the visibility mode lets the agent see."""
     lines = [str(obs.get("instructions", "")), "", f"Current time: {obs.get('now')}", f"Scenario: {obs.get('scenario')}", "Platforms:"]
     lines += [f"- {p['name']} (tool prefix {p['id']}__): {p['summary']}" for p in obs.get("platforms", [])]
+    if obs.get("notices"):  # ptenv-v2: what the world says before the request
+        lines += ["", "Notices:"] + [f"- {n}" for n in obs["notices"]]
     user = obs.get("user", {})
     if user.get("profile"):
         lines += ["", "What you know about the user:", str(user["profile"])]

@@ -245,6 +245,18 @@ class Dataset:
             users = [u for u in self.users.values() if isinstance(u, EvidenceUser)]
             metas = (self.meta(i) for i in self._order)
             out["difficulty"] = evidence_shares(users, [(u, s, k in PREFERENCE_KINDS) for u, s, k in metas])
+            reg = Registry.default()
+            noticed = [t for t in self.tasks if t.notices]
+            moved = [
+                t
+                for t in noticed
+                if t.kind in PREFERENCE_KINDS
+                and t.gold.platform != self.users[t.user_id].preferred_platform(reg.scenarios[t.scenario], t.context)
+            ]
+            out["difficulty"] |= {
+                "notice": round(len(noticed) / len(self._order), 4),
+                "notice_changes_platform": round(len(moved) / len(self._order), 4),
+            }
         if validate:
             invalid, failed = self.gold_problems()
             out["gold_validation_errors"] = len(invalid)
@@ -293,7 +305,7 @@ def generate(config: DatasetConfig, registry: Registry | None = None, progress: 
         # disable=None: shown on a terminal only (not in logs, pipes or tests)
         bar = tqdm(total=len(users), desc=f"building {config.version} (once{note})", unit="user", disable=None, leave=False)
     for u in users:
-        tasks.extend(synthesize_user_tasks(reg, u, config.seed))
+        tasks.extend(synthesize_user_tasks(reg, u, config.seed, varied=config.recipe == "v2"))
         if bar is not None:
             bar.update()
     if bar is not None:

@@ -37,7 +37,7 @@ from importlib import resources
 from typing import Any, Literal
 
 from ptenv.tools_registry import ScenarioSpec
-from ptenv.tools_registry.specs import SLOT_RE
+from ptenv.tools_registry.specs import SLOT_RE, ChainSpec
 
 #: How a date phrase fits its sentence: on its own ("on Friday") or after a preposition ("for Friday").
 DateForm = Literal["noun", "adverb"]
@@ -63,13 +63,18 @@ def _fill(text: str, **parts: str) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: parts.get(m.group(1), m.group(0)), text)
 
 
+def chain_key(scenario: str, chain: ChainSpec) -> str:
+    """The intent key of a chain: ``"<scenario>/<first>><then>[<first_args>]"``."""
+    args = ",".join(f"{k}={v}" for k, v in sorted(chain.first_args.items()))
+    return f"{scenario}/{chain.first}>{chain.then}" + (f"[{args}]" if args else "")
+
+
 def intents(scenario: ScenarioSpec) -> dict[str, tuple[str, ...]]:
     """Every request of a scenario with its templates: ``"<scenario>/<api>"`` for an API's own,
-    ``"<scenario>/<first>><then>[<first_args>]"`` for a chain (an API without templates is no intent)."""
+    :func:`chain_key` for a chain (an API without templates is no intent)."""
     out = {f"{scenario.id}/{api.key}": api.queries for api in scenario.apis if api.queries}
     for ch in scenario.chains:
-        args = ",".join(f"{k}={v}" for k, v in sorted(ch.first_args.items()))
-        key = f"{scenario.id}/{ch.first}>{ch.then}" + (f"[{args}]" if args else "")
+        key = chain_key(scenario.id, ch)
         if key in out:
             raise ValueError(f"two chains share the intent key {key!r}")
         out[key] = ch.queries
@@ -167,14 +172,43 @@ def variants(templates: Sequence[str], intent_key: str) -> list[str]:
     return list(out)
 
 
+def forms(template: str, intent_key: str) -> list[str]:
+    """Every sentence of one template before greetings (the template first)."""
+    return list(dict.fromkeys(s for group in _forms(template, intent_key) for s in group))
+
+
+def sentence(templates: Sequence[str], intent_key: str, rng: random.Random) -> str:
+    """One of :func:`forms`: a template, a kind of wording, then a wording, drawn from ``rng``."""
+    return str(rng.choice(rng.choice(_forms(rng.choice(list(templates)), intent_key))))
+
+
+def greet(text: str, rng: random.Random) -> str:
+    """``text`` maybe after a greeting and maybe before a thank-you, drawn from ``rng``."""
+    openers, closers = _greetings(text)
+    rates = _bank()["rates"]
+    text = rng.choice(openers) if rng.random() < rates["opener"] else text
+    return f"{text} {rng.choice(closers)}" if rng.random() < rates["closer"] else text
+
+
+def ungreet(text: str) -> str:
+    """``text`` without the greeting and thank-you :func:`greet` may have added (the inverse)."""
+    bank = _bank()
+    for closer in bank["closers"]:
+        if text.endswith(" " + closer):
+            text = text[: -len(closer) - 1]
+            break
+    # longest first: "Hi there, ..." is not "Hi, ..."
+    for opener in sorted(bank["openers"] + bank["question_openers"], key=len, reverse=True):
+        head = opener.split("{")[0]
+        if text.startswith(head) and len(text) > len(head):
+            return _upper(text[len(head) :])
+    return text
+
+
 def realize(templates: Sequence[str], intent_key: str, rng: random.Random) -> str:
     """One of :func:`variants`: a template, a kind of wording, a wording, then maybe a greeting and
     a thank-you, all drawn from ``rng``."""
-    sentence = rng.choice(rng.choice(_forms(rng.choice(list(templates)), intent_key)))
-    openers, closers = _greetings(sentence)
-    rates = _bank()["rates"]
-    sentence = rng.choice(openers) if rng.random() < rates["opener"] else sentence
-    return f"{sentence} {rng.choice(closers)}" if rng.random() < rates["closer"] else sentence
+    return greet(sentence(templates, intent_key, rng), rng)
 
 
 def _words(n: int) -> str:
@@ -253,6 +287,12 @@ def date_phrase(rng: random.Random, now: datetime, form: DateForm = "adverb", ho
     return rng.choice(_date_texts(pattern, offset, day)), day.isoformat()
 
 
+def date_pattern(form: DateForm = "adverb") -> str:
+    """A regex (no groups) of every date phrase of ``form``, for reading a request's date slot."""
+    bodies = [re.sub(r"\(\?P<\w+>", "(?:", _rx(p["text"]).pattern) for p in _bank()["dates"]["patterns"] if form in p["forms"]]
+    return "|".join(sorted(bodies, key=len, reverse=True))
+
+
 def normalize_date(phrase: str, now: datetime) -> str:
     """``YYYY-MM-DD`` of a date phrase said at ``now``; ValueError unless it has exactly one reading."""
     text, today, readings, names = _clean(phrase), now.date(), set[str](), _bank()["dates"]
@@ -326,12 +366,18 @@ def normalize_time(phrase: str) -> str:
 
 def quantity_options(n: int, idioms: bool = False) -> list[str]:
     """Every phrase of the quantity ``n``: words, digits and (``idioms``) "half a dozen" / "a dozen"."""
-    return [_words(n), str(n), *(k for k, v in _bank()["quantities"]["idioms"].items() if idioms and v == n)]
+    words = [_words(n)] if 0 <= n < 100 else []
+    return [*words, str(n), *(k for k, v in _bank()["quantities"]["idioms"].items() if idioms and v == n)]
 
 
 def quantity_phrase(rng: random.Random, n: int, idioms: bool = False) -> str:
     """One phrase of the quantity ``n`` ("two", "2", "half a dozen"), drawn from ``rng``."""
     return rng.choice(quantity_options(n, idioms))
+
+
+def quantity_pattern() -> str:
+    """A regex (no groups) of every quantity phrase, for reading a request's number slot."""
+    return "|".join([*(re.escape(k) for k in _bank()["quantities"]["idioms"]), r"\d+", r"[a-z]+(?:-[a-z]+)?"])
 
 
 def normalize_quantity(phrase: str) -> int:

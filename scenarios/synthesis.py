@@ -14,11 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ptenv.tools_registry import ApiSpec, Backend, ParamSpec, Registry, ScenarioSpec, template_slots
+from ptenv.tools_registry import ApiSpec, Registry, ScenarioSpec, template_slots
 from ptenv.tools_registry.specs import ChainSpec
 
+from . import grammar
+from .filler import Draw, Infeasible
+from .long_chains import fill_long_chain, long_chains
 from .profiles import UserProfile, phrasing
-from .tasks import ArgGold, Gold, GoldCall, Task
+from .situations import NOTICE_RATE, draw_notice, draw_target, fallback
+from .tasks import PREFERENCE_KINDS, ArgGold, Gold, GoldCall, Notice, Task
 
 #: Tasks per user and scenario, by kind (18 per scenario, 90 per user).
 KIND_PLAN: tuple[tuple[str, int], ...] = (
@@ -30,10 +34,8 @@ KIND_PLAN: tuple[tuple[str, int], ...] = (
 )
 #: Share of queries that mention a situation (a context phrase).
 CONTEXT_RATE = 0.5
-
-
-class Infeasible(Exception):
-    """This template cannot be filled for this user (e.g. their diet is not an allowed value)."""
+#: ptenv-v2: share of multi-call tasks that are long chains (3-4 calls, :mod:`.long_chains`).
+LONG_CHAIN_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -58,79 +60,13 @@ def pools(sc: ScenarioSpec) -> _Pools:
     return _Pools(tuple(plain), tuple(prof), chains)
 
 
-class _Filler:
-    """Fills one template: chooses slot values, renders the text, records gold arguments."""
-
-    def __init__(self, rng: random.Random, user: UserProfile, now: datetime, template: str):
-        self.rng, self.user, self.now, self.template = rng, user, now, template
-        self.slots = template_slots(template)
-        self.slotted = {k for k, _ in self.slots}
-        self.texts: dict[tuple[str, str], str] = {}
-        self.chosen: dict[str, ArgGold] = {}
-
-    def args_for(self, api: ApiSpec, tool_params: dict[str, str], fixed: dict[str, ArgGold]) -> dict[str, ArgGold]:
-        out = self._args(api, tool_params, fixed)
-        for p in api.params:
-            other = next((q for q in api.params if q.key == p.differs_from), None)
-            mine, theirs = out.get(tool_params[p.key]), out.get(tool_params[other.key]) if other else None
-            if mine is not None and theirs is not None and mine.accepted[0] == theirs.accepted[0]:
-                raise Infeasible(f"{api.key}.{p.key} must differ from {p.differs_from}")
-        return out
-
-    def _args(self, api: ApiSpec, tool_params: dict[str, str], fixed: dict[str, ArgGold]) -> dict[str, ArgGold]:
-        out: dict[str, ArgGold] = {}
-        for p in api.params:
-            gold = fixed.get(p.key) or self.chosen.get(p.key) or self._choose(p)
-            if gold is not None:
-                self.chosen.setdefault(p.key, gold)
-                out[tool_params[p.key]] = gold
-            elif p.required:
-                raise Infeasible(f"nothing fills required {api.key}.{p.key}")
-        return out
-
-    def _choose(self, p: ParamSpec) -> ArgGold | None:
-        slotted = p.key in self.slotted
-        forms = [f for k, f in self.slots if k == p.key]
-        ph = phrasing()
-        if p.values and (p.required or slotted):
-            entry = self.rng.choice(p.values)
-            self.texts[(p.key, "")] = str(entry[0]).replace("_", " ")
-            return ArgGold(accepted=tuple(entry), source="query")
-        if p.context and (p.required or slotted):
-            if p.context == "date":
-                phrase, days = self.rng.choice(ph["dates"])
-                day = self.now + timedelta(days=days)
-                if phrase == "@weekday":  # "Friday": the coming one, 3-6 days ahead, never ambiguous
-                    phrase = day.strftime("%A")
-                value = day.strftime("%Y-%m-%d")
-            else:
-                phrase, value = self.rng.choice(ph["times"])
-            self.texts[(p.key, "")] = phrase
-            return ArgGold(accepted=(value,), source="context")
-        if p.profile and (p.required or slotted):
-            field = self.rng.choice(p.profile)
-            value = self.user.facts[field]
-            if (p.enum and value not in p.enum) or value in (None, "", "none"):
-                raise Infeasible(f"profile {field}={value!r} does not fit {p.key}")
-            for form in forms or [""]:
-                hints = ph["profile_hints"][field]["noun" if form else "to"]
-                self.texts[(p.key, form)] = self.rng.choice(hints)
-            return ArgGold(accepted=(value,), source="profile", profile_field=field)
-        return None
-
-    def render(self) -> str:
-        text = self.template
-        for (key, form), value in self.texts.items():
-            text = text.replace("{" + key + (":" + form if form else "") + "}", value)
-        return text
-
-
 def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def synthesize_user_tasks(registry: Registry, user: UserProfile, seed: int, start_index: int = 0) -> list[Task]:
-    """All tasks of one user, scenario by scenario, following :data:`KIND_PLAN`."""
+def synthesize_user_tasks(registry: Registry, user: UserProfile, seed: int, start_index: int = 0, varied: bool = False) -> list[Task]:
+    """All tasks of one user, scenario by scenario, following :data:`KIND_PLAN`; ``varied``
+    (ptenv-v2): requests worded by the request grammar (:mod:`.grammar`)."""
     tasks: list[Task] = []
     for sc in registry.scenarios.values():
         rng = random.Random(f"ptenv/{seed}/{user.user_id}/{sc.id}")
@@ -139,11 +75,13 @@ def synthesize_user_tasks(registry: Registry, user: UserProfile, seed: int, star
         kinds = [kind for kind, count in KIND_PLAN for _ in range(count)]
         rng.shuffle(kinds)
         for n, kind in enumerate(kinds):
-            tasks.append(_make_task(registry, sc, pool, user, kind, rng, f"{user.user_id}-{sc.id}-{n:02d}"))
+            tasks.append(_make_task(registry, sc, pool, user, kind, rng, f"{user.user_id}-{sc.id}-{n:02d}", varied))
     return tasks
 
 
-def _make_task(registry: Registry, sc: ScenarioSpec, pool: _Pools, user: UserProfile, kind: str, rng: random.Random, task_id: str) -> Task:
+def _make_task(
+    registry: Registry, sc: ScenarioSpec, pool: _Pools, user: UserProfile, kind: str, rng: random.Random, task_id: str, varied: bool = False
+) -> Task:
     ph = phrasing()
     for _attempt in range(50):
         day = rng.randint(0, 27)
@@ -156,19 +94,34 @@ def _make_task(registry: Registry, sc: ScenarioSpec, pool: _Pools, user: UserPro
             platform = rng.choice([p.id for p in sc.platforms])
         else:
             platform = preferred
+        notices: tuple[Notice, ...] = ()
+        if varied and rng.random() < NOTICE_RATE:  # a platform that cannot be used for this request
+            if kind in PREFERENCE_KINDS:
+                target = draw_target(rng, sc, preferred)
+            else:  # the request names the platform: the notice names another
+                target = rng.choice([p.id for p in sc.platforms if p.id != platform])
+            notices = (draw_notice(rng, sc, now, target),)
+            platform = fallback(sc, platform, {target})
         task_seed = rng.randrange(2**31)
+        draw = Draw(registry, sc, platform, user, now, rng, task_seed, varied)
         try:
-            if kind == "multi_call":
+            if kind == "multi_call" and varied and rng.random() < LONG_CHAIN_SHARE:
+                long = rng.choice(long_chains(sc.id))
+                template = grammar.sentence([rng.choice(long.queries)], f"{sc.id}/{long.id}", rng)
+                query, calls = fill_long_chain(draw, long, template)
+            elif kind == "multi_call":
                 chain, template = rng.choice(pool.chains)
-                query, calls = _fill_chain(registry, sc, chain, template, platform, user, now, rng, task_seed)
+                if varied:
+                    template = grammar.sentence([template], grammar.chain_key(sc.id, chain), rng)
+                query, calls = _fill_chain(draw, chain, template)
             else:
                 api, template = rng.choice(pool.profile if kind in ("preference_and_profile", "profile_dependent") else pool.plain)
-                filler = _Filler(rng, user, now, template)
-                tool = registry.tool_for(sc.id, platform, api.key)
+                if varied:
+                    template = grammar.sentence([template], f"{sc.id}/{api.key}", rng)
+                filler, tool = draw.filler(template), draw.tool(api)
                 args = filler.args_for(api, {p.key: tool.arg_name(p) for p in api.params}, {})
                 query, calls = filler.render(), (GoldCall(tool=tool.name, api=tool.api, args=args),)
-                backend = Backend(registry.world(sc.id), seed=task_seed, now=now.strftime("%Y-%m-%dT%H:%M"))
-                ok, result = backend.call(tool, calls[0].canonical_args())
+                ok, result = draw.backend().call(tool, calls[0].canonical_args())
                 if not ok:  # e.g. cancelling what the initial state has nothing of
                     raise Infeasible(result["error"]["message"])
                 if result.get("count") == 0 and (api.op.model_extra or {}).get("entity"):
@@ -179,6 +132,8 @@ def _make_task(registry: Registry, sc: ScenarioSpec, pool: _Pools, user: UserPro
         if context is not None:
             phrase = rng.choice(next(c for c in sc.contexts if c.id == context).phrases)
             query = f"{phrase} {query}" if rng.random() < 0.5 else f"{query} {phrase}"
+        if varied:
+            query = grammar.greet(query, rng)
         named = kind in ("explicit_platform", "profile_dependent")
         if named:
             mention = rng.choice(ph["platform_mentions"])
@@ -194,29 +149,20 @@ def _make_task(registry: Registry, sc: ScenarioSpec, pool: _Pools, user: UserPro
             seed=task_seed,
             platform_named=named,
             gold=Gold(platform=platform, calls=calls),
+            notices=notices,
         )
     raise RuntimeError(f"could not synthesize a {kind} task for {user.user_id} in {sc.id}")
 
 
-def _fill_chain(
-    registry: Registry,
-    sc: ScenarioSpec,
-    chain: ChainSpec,
-    template: str,
-    platform: str,
-    user: UserProfile,
-    now: datetime,
-    rng: random.Random,
-    task_seed: int,
-) -> tuple[str, tuple[GoldCall, ...]]:
-    filler = _Filler(rng, user, now, template)
+def _fill_chain(draw: Draw, chain: ChainSpec, template: str) -> tuple[str, tuple[GoldCall, ...]]:
+    filler, sc = draw.filler(template), draw.sc
     first, then = sc.api(chain.first), sc.api(chain.then)
-    t1, t2 = registry.tool_for(sc.id, platform, first.key), registry.tool_for(sc.id, platform, then.key)
+    t1, t2 = draw.tool(first), draw.tool(then)
     fixed1 = {k: ArgGold(accepted=(v,), source="query") for k, v in chain.first_args.items()}
     args1 = filler.args_for(first, {p.key: t1.arg_name(p) for p in first.params}, fixed1)
     call1 = GoldCall(tool=t1.name, api=t1.api, args=args1)
     # The bound id is whatever the first call really returns on this task's backend.
-    backend = Backend(registry.world(sc.id), seed=task_seed, now=now.strftime("%Y-%m-%dT%H:%M"))
+    backend = draw.backend()
     ok, result = backend.call(t1, call1.canonical_args())
     items: list[dict[str, Any]] = result.get("results") or [] if ok else []
     if not items:

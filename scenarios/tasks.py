@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from ptenv.tools_registry.specs import Source
 
@@ -50,6 +50,15 @@ class Gold(_Model):
     calls: tuple[GoldCall, ...]
 
 
+class Notice(_Model):
+    """What the world says before a request (ptenv-v2, :mod:`ptenv.scenarios.situations`): the
+    platform that cannot be used for it, why (``kind``), and the text the agent is shown."""
+
+    kind: Literal["outage", "maintenance", "weather", "time_of_day", "abroad"]
+    platform: str
+    text: str
+
+
 class Task(_Model):
     id: str
     user_id: str
@@ -65,6 +74,9 @@ class Task(_Model):
     #: Whether the query names the platform.
     platform_named: bool
     gold: Gold
+    #: ptenv-v2: notices shown before the request (left out of the JSON when there are none, so
+    #: ptenv-v1's bytes are those of a task without the field).
+    notices: tuple[Notice, ...] = Field(default=(), exclude_if=lambda v: not v)
 
     def arg_names_by_source(self, source: str) -> list[str]:
         """``"api.arg"`` names of gold arguments with this provenance (PTBench's query/profile params)."""

@@ -112,9 +112,30 @@ def test_v2_is_harder_for_naive_readers_and_still_fair() -> None:
         return 100 * sum(rows) / len(rows)
 
     solver, heuristic, blind = (share(_platform_scores(a, "profile")) for a in (SOLVER, "heuristic", "profile-blind"))
+    print(f"v2 test preference tasks, platform: solver {solver:.1f}, heuristic {heuristic:.1f}, profile-blind {blind:.1f}")
     assert solver == 100.0
     assert heuristic <= solver - 25, heuristic  # the v1 rule (same-situation majority) falls
     assert abs(blind - 100 / 3) <= 5, blind  # no prior to exploit
+
+
+def test_v2_requests_are_worded_by_the_grammar_and_read_back_exactly() -> None:
+    from ptenv.rl.reader import match_request, strip_query
+    from ptenv.rl.request import _read_query, wording_stats
+    from ptenv.scenarios import grammar
+
+    ds = load_dataset("ptenv-v2-mini")
+    as_written = [match_request(strip_query(t.query, REG.scenarios[t.scenario])[0], t.scenario, t.now) is not None for t in ds.tasks]
+    assert sum(as_written) < 0.5 * len(as_written)  # most requests are worded as no template is
+    greeted = [t for t in ds.tasks if grammar.ungreet(t.query) != t.query]
+    assert 0.1 * len(ds.tasks) < len(greeted) < 0.6 * len(ds.tasks)
+    # dates, times and numbers in words: the gold holds the normalised value
+    worded = [t for t in ds.tasks if any(w in t.query for w in ("half past", "quarter to", " days from now", "a week from"))]
+    assert worded
+    for t in ds.tasks[::7]:  # a template's wording, or a long chain's
+        _, _, template, chain, _ = _read_query(t.query, t.scenario, t.now)
+        assert template is not None or chain is not None, t.query
+    stats = wording_stats(ds.tasks)
+    assert stats["unread"] == 0 and stats["as_written"] < 0.5, stats
 
 
 @pytest.mark.parametrize(
@@ -211,3 +232,23 @@ def test_the_query_text_alone_does_not_predict_the_platform() -> None:
     accuracy = 100 * right / len(test)
     print(f"bag-of-words platform accuracy on v2 test preference tasks: {accuracy:.1f}% over {len(test)}")
     assert len(test) > 500 and accuracy <= 100 / 3 + 5, accuracy
+
+
+def test_a_parameter_a_long_chain_repeats_counts_once_per_call_in_the_total() -> None:
+    """A long chain can take the same parameter in two calls (a room booked, then a meeting on
+    the same date); the hits count each call's, so must the total: a right answer scores 100%
+    query and profile accuracy, not more. Without repeats (all of ptenv-v1) the total is the
+    number of names, as PTBench's scorer divides."""
+    from ptenv.scenarios.dataset import ptbench_answer
+    from ptenv.scoring import GoldAnswer
+
+    repeated = 0
+    for name in ("ptenv-v1-mini", "ptenv-v2-mini"):
+        for t in load_dataset(name).tasks:
+            answer, qp, pp = ptbench_answer(t, REG)
+            gold = GoldAnswer.from_ptbench(answer, qp, pp)
+            assert gold.param_totals == gold.strict_full_hits, t.id  # a right answer's hits
+            if gold.param_totals != (len(qp), len(pp)):
+                assert name == "ptenv-v2-mini", t.id
+                repeated += 1
+    assert repeated > 0

@@ -247,7 +247,7 @@ def test_what_the_numeric_ids_remember_never_changes_an_observation(env_id: str)
     """Candidates, request features and call texts are remembered by value across requests; a
     rollout with every such memory emptied first must see the same arrays, masks and rewards."""
     from ptenv.rl import candidates as cand_mod
-    from ptenv.rl import reader
+    from ptenv.rl import reader, request
 
     def rollout() -> list[tuple[bytes, bytes, float]]:
         env = gym.make(env_id, dataset="ptenv-v1-mini", split="test")
@@ -266,8 +266,8 @@ def test_what_the_numeric_ids_remember_never_changes_an_observation(env_id: str)
         cand_mod._FIRST_CANDIDATES.clear()
         cand_mod._request_view.cache_clear()
         reader._CALL_TEXTS.clear()
-        reader._read_profile.cache_clear()
-        reader._read_query.cache_clear()
+        request._read_profile.cache_clear()
+        request._read_query.cache_clear()
 
     forget()
     cold = rollout()

@@ -16,7 +16,13 @@ from ptenv.scoring.values import _norm_of
 
 def plain_strict(pred: Prediction, gold: GoldAnswer) -> RecordScore:
     """The strict scorer's rules (docs/scoring.md), written plainly: every value normalized."""
-    s = RecordScore(query_total=len(gold.query_params), profile_total=len(gold.profile_params))
+    # the totals: the names, plus one for each further gold function that takes the same name
+    names = [p for params in dict(gold.calls).values() for p in params]
+
+    def total(group: tuple[str, ...]) -> int:
+        return len(group) + sum(names.count(p) - 1 for p in set(group) if names.count(p) > 1)
+
+    s = RecordScore(query_total=total(gold.query_params), profile_total=total(gold.profile_params))
     assert pred.calls is not None
     gold_map = dict(gold.calls)
     pred_map = dict(pred.calls)

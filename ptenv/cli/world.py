@@ -43,6 +43,10 @@ def cmd_data_stats(args: argparse.Namespace) -> int:
     gen_s = time.perf_counter() - t0
     stats = ds.stats(validate=not args.no_validate)
     stats["origin"] = ds.origin
+    if ds.config.recipe == "v2":  # the request grammar's wordings (read as ptenv's readers read them)
+        from ptenv.rl.request import wording_stats
+
+        stats["wording"] = wording_stats(ds.tasks)
     stats["load_seconds"] = round(gen_s, 3)
     if args.json:
         print_json(stats)
@@ -56,6 +60,12 @@ def cmd_data_stats(args: argparse.Namespace) -> int:
     print("scenarios: " + ", ".join(f"{k} {v}" for k, v in stats["scenarios"].items()))
     if "difficulty" in stats:  # ptenv-v2: the share of tasks with each source of difficulty
         print("difficulty (share of tasks): " + ", ".join(f"{k} {v:.1%}" for k, v in stats["difficulty"].items()))
+    if "wording" in stats:
+        w = stats["wording"]
+        print(
+            f"requests: {w['as_written']:.1%} as a template is written, {w['greeted']:.1%} with a greeting or thank-you, "
+            f"{w['wordings_per_intent']} distinct wordings per request kind, {w['unread']} unread"
+        )
     if "gold_validation_errors" in stats:
         print(f"gold validation errors: {stats['gold_validation_errors']}, gold execution errors: {stats['gold_execution_errors']}")
         for e in stats["gold_error_examples"]:

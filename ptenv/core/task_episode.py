@@ -55,6 +55,8 @@ class TaskEpisode(EpisodeCore):
         #: The ``platform_first`` view: platform tools only once one is chosen, and only its own.
         self.platform_first = config.tool_view == "platform_first"
         self.chosen_platform: str | None = None
+        #: ptenv-v2's notices: platforms that cannot be used for this request (their calls fail)
+        self.unavailable = {n.platform: n.text for n in task.notices}
 
     def debug_gold(self) -> Any:
         return self.task.gold.model_dump()
@@ -74,6 +76,7 @@ class TaskEpisode(EpisodeCore):
             "query": self.task.query,
             "user": user,
             "platforms": [{"id": p.id, "name": p.name, "summary": p.summary} for p in self.scenario.platforms],
+            **({"notices": list(self.unavailable.values())} if self.unavailable else {}),
             "max_steps": self.config.max_steps,
             **({"tool_view": self.config.tool_view} if self.platform_first else {}),
             **extra,
@@ -140,6 +143,11 @@ class TaskEpisode(EpisodeCore):
                 return self._invalid(name, "choose_platform_first", "pick the platform first with choose_platform; its tools come back")
             return self._invalid(name, "not_chosen", f"{tool.name} is not a tool of the platform you chose; choose_platform switches")
         self.ledger.counts["tool_calls"] += 1
+        if self.unavailable and tool.platform in self.unavailable:  # as the notice said: a refusal, no penalty
+            self.ledger.counts["failed_calls"] += 1
+            self.trajectory.add(CallRecord(tool.name, False, tool.platform, tool.api, tool.kind, {}, tool.platform_name))
+            message = f"{tool.platform_name} cannot be used for this request: {self.unavailable[tool.platform]}"
+            return {"tool": tool.name, "ok": False, "error": {"code": "unavailable", "message": message}}, 0.0
         ok, result, checked = self.backend.call_checked(tool, call.arguments)
         args = checked.named if checked is not None else {}
         self.trajectory.add(CallRecord(tool.name, ok, tool.platform, tool.api, tool.kind, args, tool.platform_name))  # kind: a ToolKind

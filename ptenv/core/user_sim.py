@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ptenv.scenarios import Task, UserProfile
+from ptenv.scenarios.situations import fallback
 from ptenv.tools_registry import ScenarioSpec
 
 #: Words that point at each profile field, matched as whole words (see the module docstring).
@@ -152,6 +153,14 @@ class SimulatedUser(Protocol):
     def feedback(self, situation: Situation, platform_right: bool, profile_right: bool, success: bool) -> str: ...
 
 
+def wanted_now(situation: Situation) -> str:
+    """The platform (id) the user wants for this request: their choice, or, when a notice rules
+    it out (ptenv-v2), the available one they fall back on."""
+    pid = situation.user.preferred_platform(situation.scenario, situation.task.context)
+    notices = situation.task.notices
+    return fallback(situation.scenario, pid, {n.platform for n in notices}) if notices else pid
+
+
 class ScriptedUser:
     """Deterministic answers from the hidden profile; never the gold answer itself."""
 
@@ -165,7 +174,7 @@ class ScriptedUser:
             return "I don't know how these apps work inside; please sort out the details yourself."
         fields = asked_fields(q)
         if _PLATFORM_Q.search(q) or (not fields and _PLATFORM_Q_WEAK.search(q)):
-            pid = situation.user.preferred_platform(situation.scenario, situation.task.context)
+            pid = wanted_now(situation)
             return f"For this I'd use {situation.scenario.platform(pid).name}."
         if _TRAIT_Q.search(q):
             pref = situation.user.preferences[situation.scenario.id]
@@ -183,7 +192,7 @@ class ScriptedUser:
             return "Thanks, that's exactly what I wanted."
         parts = []
         if not platform_right:
-            pid = situation.user.preferred_platform(situation.scenario, situation.task.context)
+            pid = wanted_now(situation)
             parts.append(f"For a request like that I'd rather have used {situation.scenario.platform(pid).name}.")
         if not profile_right:
             parts.append("Some of my details weren't right.")

@@ -28,7 +28,8 @@ class PersonalToolEnv(BaseTaskEnv):
     :class:`~ptenv.envs.spaces.UnicodeText`: a JSON document (see :func:`ptenv.parse_observation`). At
     reset, ``type: "task"`` with the query, the clock (``now``), what the visibility mode shows of
     the user, the platforms and the tools (JSON Schema; in the ``platform_first`` view only the
-    built-ins, the chosen platform's tools coming back from ``choose_platform``). After each step,
+    built-ins, the chosen platform's tools coming back from ``choose_platform``); on ptenv-v2 also
+    ``notices`` when the task has any (a platform that cannot be used). After each step,
     ``type: "tool_results"`` (or ``"error"``) with each call's output or structured error.
 
     ## Starting State

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ptenv.core.user_sim import ScriptedUser, Situation
+from ptenv.core.user_sim import ScriptedUser, Situation, wanted_now
 from ptenv.llm.client import LLMConfig, ResponseCache, complete
 
 _RULES = (
@@ -43,7 +43,7 @@ class LLMUser:
 
     def persona(self, situation: Situation) -> str:
         sc, user, task = situation.scenario, situation.user, situation.task
-        pid = user.preferred_platform(sc, task.context)
+        pid = wanted_now(situation)  # a notice may rule their usual choice out
         weights = user.preferences[sc.id].weights_in(task.context)
         trait = max(weights, key=lambda t: weights[t])
         facts = "\n".join(f"- {k}: {v}" for k, v in user.facts.items())

@@ -32,7 +32,8 @@ import numpy as np
 from ptenv.core.builtins import ASK_USER, GET_PROFILE_FIELD
 from ptenv.core.observations import parse_observation
 from ptenv.core.user_sim import PLATFORM_QUESTION, told_platform, wanted_platform
-from ptenv.rl.reader import DEFAULT_NOW, Template, build_args, call_text, profile_needs, read_request, situation_phrase
+from ptenv.rl.reader import DEFAULT_NOW, Template, build_args, call_text, profile_needs, situation_phrase
+from ptenv.rl.request import read_request
 from ptenv.tools_registry import SCENARIOS, Registry, ScenarioSpec
 
 K = 9
@@ -191,8 +192,8 @@ class CandidateBuilder:
         else:
             assert tpl.then is not None
             api, fixed = tpl.then, dict(self.bound)
-        full = build_args(api, self.texts, self.now, self.facts, fixed)  # the same on every platform
-        bare = build_args(api, self.texts, self.now, {}, fixed)
+        full = build_args(api, self.texts, self.now, self.facts, fixed, tpl.read_slot)  # the same on every platform
+        bare = build_args(api, self.texts, self.now, {}, fixed, tpl.read_slot)
         for p in sc.platforms:
             out.append(Candidate(call_text(p.id, api, full), "call", p.id, with_profile=True))
             out.append(Candidate(call_text(p.id, api, bare), "call", p.id, with_profile=False))

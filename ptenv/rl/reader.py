@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache, lru_cache
+from functools import cache
 from typing import Any
 
 from ptenv.scenarios.profiles import phrasing
@@ -38,6 +39,9 @@ class Template:
     #: The literal text before the first slot, lowercased: a request that does not start with it
     #: cannot match, which is known without compiling the regex.
     head: str = ""
+    #: How a slot's text becomes a value (param, text, clock), for a wording whose slot texts
+    #: are not the templates' own phrases (:mod:`ptenv.rl.wordings`); None: :func:`build_args`'.
+    read_slot: Callable[[ParamSpec, str, str], Any] | None = None
 
     @property
     def regex(self) -> re.Pattern[str]:
@@ -69,21 +73,31 @@ def templates(scenario: str) -> tuple[Template, ...]:
     return tuple(sorted(out, key=lambda t: -len(re.sub(r"\(\?P<\w+>\.\+\?\)", "", t.pattern))))
 
 
-def compile_template(text: str, first: ApiSpec, then: ApiSpec | None = None, chain: ChainSpec | None = None) -> Template:
+def compile_template(
+    text: str,
+    first: ApiSpec,
+    then: ApiSpec | None = None,
+    chain: ChainSpec | None = None,
+    slot_regex: Callable[[ParamSpec, str], str | None] | None = None,
+    read_slot: Callable[[ParamSpec, str, str], Any] | None = None,
+) -> Template:
+    """A template as a regex, one group per slot. A slot matches the texts :func:`slot_texts` lists,
+    or ``slot_regex(param, form)`` when that gives a pattern (another wording of the values)."""
     params = {p.key: p for p in (then.params if then else ())}
     params.update({p.key: p for p in first.params})
     pattern, slots, pos = "", [], 0
     for i, m in enumerate(re.finditer(r"\{([a-z_][a-z0-9_]*)(?::(noun))?\}", text)):
+        own = slot_regex(params[m.group(1)], m.group(2) or "") if slot_regex else None
         choices = slot_texts(params[m.group(1)], m.group(2) or "")
         # each slot matches only what can fill it, so adjacent slots split one way only
-        alt = "|".join(re.escape(c) for c in sorted(choices, key=len, reverse=True)) if choices else ".+?"
+        alt = own or ("|".join(re.escape(c) for c in sorted(choices, key=len, reverse=True)) if choices else ".+?")
         pattern += re.escape(text[pos : m.start()]) + f"(?P<s{i}>{alt})"
         slots.append((m.group(1), m.group(2) or ""))
         pos = m.end()
     pattern += re.escape(text[pos:])
     first_slot = re.search(r"\{([a-z_][a-z0-9_]*)(?::(noun))?\}", text)
     head = text[: first_slot.start()] if first_slot else text
-    return Template(pattern, tuple(slots), first, then, chain, head.lower())
+    return Template(pattern, tuple(slots), first, then, chain, head.lower(), read_slot)
 
 
 def call_text(platform: str, api: ApiSpec, args: dict[str, Any]) -> str:
@@ -113,14 +127,25 @@ def _encode_call(platform: str, api: ApiSpec, args: dict[str, Any]) -> str:
 
 def strip_query(query: str, sc: ScenarioSpec) -> tuple[str, str | None, str | None]:
     """The request without its platform mention and situation phrase: (core, platform, context)."""
-    text, named = query.strip(), None
+    text, named = strip_mention(query, sc)
+    text, context = strip_context(text, sc)
+    return text, named, context
+
+
+def strip_mention(query: str, sc: ScenarioSpec) -> tuple[str, str | None]:
+    """The request without the phrase naming a platform, and that platform's name (or None)."""
+    text = query.strip()
     names = "|".join(re.escape(p.name) for p in sc.platforms)
     for mention in phrasing()["platform_mentions"]:
         pat = re.escape(mention).replace(r"\{platform\}", f"(?P<p>{names})").replace(r"\{query\}", "(?P<q>.+)")
         m = re.fullmatch(pat, text, re.S)
         if m:
-            text, named = m.group("q").strip(), m.group("p")
-            break
+            return m.group("q").strip(), m.group("p")
+    return text, None
+
+
+def strip_context(text: str, sc: ScenarioSpec) -> tuple[str, str | None]:
+    """The text without a situation phrase at its start or end, and that situation (or None)."""
     context = None
     for c in sc.contexts:
         for phrase in c.phrases:
@@ -129,8 +154,8 @@ def strip_query(query: str, sc: ScenarioSpec) -> tuple[str, str | None, str | No
             elif text.endswith(" " + phrase):
                 text, context = text[: -len(phrase)].strip(), c.id
             if context:
-                return text, named, context
-    return text, named, context
+                return text, context
+    return text, context
 
 
 def match_request(core: str, scenario: str, now: str) -> tuple[Template, dict[tuple[str, str], str]] | None:
@@ -283,14 +308,24 @@ def history_platform(sc: ScenarioSpec, context: str | None, history: list[tuple[
     return None
 
 
-def build_args(api: ApiSpec, texts: dict[tuple[str, str], str], now: str, facts: dict[str, Any], fixed: dict[str, Any]) -> dict[str, Any]:
-    """Canonical arguments of ``api`` from the request's slot texts, the clock and the visible
-    profile facts (a profile argument whose field is not visible is left out)."""
+def build_args(
+    api: ApiSpec,
+    texts: dict[tuple[str, str], str],
+    now: str,
+    facts: dict[str, Any],
+    fixed: dict[str, Any],
+    read_slot: Callable[[ParamSpec, str, str], Any] | None = None,
+) -> dict[str, Any]:
+    """Canonical arguments of ``api`` from the request's slot texts (read by the template's
+    ``read_slot`` if it has one), the clock and the visible profile facts (a profile argument
+    whose field is not visible is left out)."""
     slotted = {k for k, _ in texts}
     out: dict[str, Any] = {}
     for p in api.params:
         if p.key in fixed:
             out[p.key] = fixed[p.key]
+        elif read_slot is not None and (p.values or p.context) and p.key in slotted:
+            out[p.key] = read_slot(p, texts[(p.key, "")], now)
         elif p.values and p.key in slotted:
             out[p.key] = value_from_text(p, texts[(p.key, "")])
         elif p.context and p.key in slotted:
@@ -300,71 +335,3 @@ def build_args(api: ApiSpec, texts: dict[tuple[str, str], str], now: str, facts:
             if fld in facts:
                 out[p.key] = coerce(p, facts[fld])
     return out
-
-
-@dataclass
-class Request:
-    """A task observation, read: the scenario (None if not one of ptenv's), the clock, what the
-    visibility mode shows of the user, the situation the query mentions, the platform it names,
-    and the template it fills (None if no template fits). Agents update ``facts`` and ``history``
-    with what they look up."""
-
-    scenario: ScenarioSpec | None
-    query: str
-    now: str = DEFAULT_NOW
-    hidden: bool = False
-    facts: dict[str, Any] = field(default_factory=dict)
-    history: list[tuple[str, str | None]] = field(default_factory=list)
-    context: str | None = None
-    #: The id of the platform the query names, if it names one.
-    named: str | None = None
-    template: Template | None = None
-    texts: dict[tuple[str, str], str] = field(default_factory=dict)
-
-    def profile_needs(self) -> list[str]:
-        """The profile fields the request's calls need (empty when no template fits)."""
-        return profile_needs(self.template, self.texts) if self.template is not None else []
-
-    def history_platform(self) -> str | None:
-        """The platform (id) the visible history says this user picks here (see :func:`history_platform`)."""
-        return history_platform(self.scenario, self.context, self.history) if self.scenario is not None else None
-
-
-def read_request(obs: dict[str, Any]) -> Request:
-    """Read a ``type: "task"`` observation (as :func:`ptenv.parse_observation` gives it)."""
-    scenario = Registry.default().scenarios.get(str(obs.get("scenario", "")))
-    user = obs.get("user") or {}
-    facts, history = _read_profile(user.get("profile") or "")
-    req = Request(
-        scenario=scenario,
-        query=str(obs.get("query", "")),
-        now=str(obs.get("now") or DEFAULT_NOW),
-        hidden=user.get("visibility") == "hidden",
-        facts=dict(facts),
-        history=list(history),
-    )
-    if scenario is None:
-        return req
-    req.context, req.named, req.template, texts = _read_query(req.query, scenario.id, req.now)
-    req.texts = dict(texts)
-    return req
-
-
-# Both readings depend on their text only, and texts recur (a user's profile in each of their
-# requests, a request in each epoch of training): each is read once. Callers get copies.
-@lru_cache(maxsize=4096)
-def _read_profile(profile: str) -> tuple[dict[str, Any], tuple[tuple[str, str | None], ...]]:
-    return parse_facts(profile), tuple(parse_history(profile))
-
-
-@lru_cache(maxsize=16384)
-def _read_query(
-    query: str, scenario: str, now: str
-) -> tuple[str | None, str | None, Template | None, tuple[tuple[tuple[str, str], str], ...]]:
-    sc = Registry.default().scenarios[scenario]
-    core, named, context = strip_query(query, sc)
-    named_id = {p.name: p.id for p in sc.platforms}.get(named) if named else None
-    match = match_request(core, scenario, now)
-    if match is None:
-        return context, named_id, None, ()
-    return context, named_id, match[0], tuple(match[1].items())

@@ -53,6 +53,19 @@ class GoldAnswer:
         return frozenset(self.profile_params)
 
     @cached_property
+    def param_totals(self) -> tuple[int, int]:
+        """How many query and profile parameters the gold has: its names (as PTBench's scorer
+        divides), plus one for each further gold function that takes the same name (a long chain
+        books a room, then a meeting on the same date): the hits count every function's, so the
+        total does too and a right answer scores 100%, not more. Without repeated names (all of
+        ptenv-v1) it is the number of names."""
+        uses = _count(p for params in self.by_function.values() for p in params)
+        return (
+            len(self.query_params) + sum(uses[p] - 1 for p in self.query_set if uses.get(p, 0) > 1),
+            len(self.profile_params) + sum(uses[p] - 1 for p in self.profile_set if uses.get(p, 0) > 1),
+        )
+
+    @cached_property
     def platform_names(self) -> frozenset[str]:
         """The platform's spellings the strict scorer accepts, lower-cased."""
         return frozenset({self.platform.lower(), *(a.lower() for a in self.platform_aliases)})
@@ -79,7 +92,8 @@ class GoldAnswer:
     def strict_plan(self) -> tuple[Any, ...]:
         """What the strict scorer reads of the gold, in one look-up: strict_accepted,
         strict_full_hits, function_counts, platform_names, the platform's spellings that are
-        accepted as they are, query_set, profile_set and the two parameter counts. (The interpreter does not specialize reading a cached property, so
+        accepted as they are, query_set, profile_set and the two parameter totals
+        (:attr:`param_totals`). (The interpreter does not specialize reading a cached property, so
         one read instead of nine is measurably faster, and every episode ends with one.)"""
         return (
             self.strict_accepted,
@@ -89,8 +103,7 @@ class GoldAnswer:
             frozenset(p for p in (self.platform, *self.platform_aliases) if p.strip().lower() in self.platform_names),
             self.query_set,
             self.profile_set,
-            len(self.query_params),
-            len(self.profile_params),
+            *self.param_totals,
         )
 
     @classmethod

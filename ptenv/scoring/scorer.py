@@ -118,18 +118,18 @@ def score_record(pred: Prediction, gold: GoldAnswer, scorer: Scorer = "compat", 
     """Score one prediction. ``notes`` off leaves :attr:`RecordScore.notes` empty (the words cost
     time at every episode's end and are shown only in debug mode)."""
     if pred.calls is None:
-        return RecordScore(query_total=len(gold.query_params), profile_total=len(gold.profile_params), notes=["answer could not be parsed"])
+        return RecordScore(query_total=gold.param_totals[0], profile_total=gold.param_totals[1], notes=["answer could not be parsed"])
     if scorer == "strict":
         if pred.positional:
             why = [f"{pred.positional} positional argument(s): arguments must be named"]
-            return RecordScore(query_total=len(gold.query_params), profile_total=len(gold.profile_params), notes=why)
+            return RecordScore(query_total=gold.param_totals[0], profile_total=gold.param_totals[1], notes=why)
         pred_map: dict[str, dict[str, Any]] = {}  # dict semantics: a repeated function keeps its last arguments
         counts: dict[str, int] = {}
         for f, a in pred.calls:
             pred_map[f] = a
             counts[f] = counts.get(f, 0) + 1
         return judge_strict(pred.platform, pred.calls, pred_map, counts, gold, notes)
-    s = RecordScore(query_total=len(gold.query_params), profile_total=len(gold.profile_params))
+    s = RecordScore(query_total=gold.param_totals[0], profile_total=gold.param_totals[1])
     try:
         _score(pred, gold, scorer, s)
     except _Raised as exc:  # published behaviour: the whole record becomes a format failure

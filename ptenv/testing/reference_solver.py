@@ -7,6 +7,13 @@ history without its noted uses, recent uses over old ones). On ptenv-v1 it decid
 heuristic does. It reads what the visibility mode shows: in ``hidden`` mode it reads the history
 through ``search_history`` (statements are not offered there).
 
+On ptenv-v2 it reads the request grammar's wordings as every reader of requests does
+(:mod:`ptenv.rl.wordings`).
+
+When a notice says the platform it would pick cannot be used, it picks by the published rule
+(:func:`ptenv.scenarios.situations.fallback`: the available platform best at what leads to the
+wanted one).
+
 When nothing visible decides (a scenario the user has no history or statement in), it asks the
 user which app they would use (``ask_user``, on offer in every mode on ptenv-v2) and acts on the
 answer.
@@ -23,6 +30,7 @@ from typing import Any
 from ptenv.agents.heuristic import HeuristicAgent
 from ptenv.core.user_sim import PLATFORM_QUESTION, told_platform
 from ptenv.scenarios.evidence import decide
+from ptenv.scenarios.situations import fallback
 
 
 class ReferenceSolver(HeuristicAgent):
@@ -61,7 +69,9 @@ class ReferenceSolver(HeuristicAgent):
         super()._issue_first()
 
     def _platform(self) -> str:
-        return self._decided() or super()._platform()
+        # a platform a notice rules out: the available one best at what leads to the wanted one
+        assert self._req.scenario is not None
+        return fallback(self._req.scenario, self._decided() or super()._platform(), self._req.unavailable)
 
 
 def _as_profile(events: list[dict[str, Any]]) -> str:

@@ -1,0 +1,103 @@
+"""ptenv-v2's situations: what the world says before a request, and what it changes.
+
+Some v2 tasks open with a **notice** (:class:`~ptenv.scenarios.tasks.Notice`): a platform is down
+(an outage or a maintenance window), has stopped for the weather, is closed at this hour, or does
+not operate where the user is travelling. The notice is shown to the agent and the environment
+holds to it: every call to that platform fails with an ``unavailable`` error for the request.
+
+What it changes is decided by one published rule (:func:`fallback`): when the platform this user
+would pick is the one that cannot be used, they want the available platform that is best at what
+they put first *in this situation* (the trait whose platform they pick; the platforms' trait
+scores are public, and their summaries say the same order in words: the budget option is slow and
+plain, the fast one has average prices and ordinary service). When the notice names another
+platform it changes nothing: it is there to be read, not obeyed blindly. So a task with a notice
+is decidable exactly when its preference is (see :mod:`ptenv.scenarios.evidence`).
+
+**No prior to exploit.** Which platform a notice names is drawn so that the notice says nothing
+of the answer to someone who does not know the user: given the platform named, the gold is either
+of the two others with probability 1/2 each (:func:`draw_target`: a notice names the user's own
+choice a quarter of the time, and the other platforms with weights that balance what the
+fallback rule would otherwise give away). Generation never puts a notice on a platform the
+request names. A user asked which app they would use answers with their choice under the notice.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import datetime, timedelta
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from ptenv.tools_registry import ScenarioSpec
+
+from .evidence import trait_platform
+from .tasks import Notice
+
+#: Share of v2 tasks that open with a notice.
+NOTICE_RATE = 0.4
+
+
+@cache
+def bank() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(resources.files(__package__).joinpath("data/situations.json").read_text(encoding="utf-8"))
+    return data
+
+
+def trait_of(sc: ScenarioSpec, platform: str) -> str:
+    """The trait whose first place makes a user pick ``platform`` (each trait leads to its own
+    platform: the budget one, the fast one, the premium one)."""
+    return next(t for t in sc.traits if trait_platform(sc, t) == platform)
+
+
+def fallback(sc: ScenarioSpec, wanted: str, unavailable: set[str] | frozenset[str]) -> str:
+    """The platform a user who would pick ``wanted`` picks when the ``unavailable`` ones cannot be
+    used: ``wanted`` if it can be, else the available one best at the trait that leads to
+    ``wanted`` (ties: the registry's order)."""
+    if wanted not in unavailable:
+        return wanted
+    trait = trait_of(sc, wanted)
+    left = [p for p in sc.platforms if p.id not in unavailable]
+    return max(left, key=lambda p: p.traits[trait]).id
+
+
+def _roles(sc: ScenarioSpec) -> tuple[str, str, str]:
+    """The platforms as the fallback rule links them: ``hub``, the fallback of the two others;
+    ``up``, the hub's fallback; ``low``, the third (in every shipped scenario: the fast platform,
+    the premium one, the budget one)."""
+    back = {p.id: fallback(sc, p.id, {p.id}) for p in sc.platforms}
+    hub = next(p for p in back if sum(v == p for v in back.values()) == 2)
+    up = back[hub]
+    low = next(p for p in back if p not in (hub, up))
+    if back[low] != hub or back[up] != hub:
+        raise ValueError(f"{sc.id}: the platforms' trait scores do not give the fallback shape notices are balanced for")
+    return hub, up, low
+
+
+#: (weights of the notice naming low, hub, up) by the user's own choice: solves "given the platform
+#: a notice names, each of the two others is the answer with probability 1/2" (module docstring).
+_TARGET_WEIGHTS = {"low": (1, 1, 2), "hub": (2, 1, 1), "up": (3, 0, 1)}
+
+
+def draw_target(rng: random.Random, sc: ScenarioSpec, wanted: str) -> str:
+    """The platform a notice names, for a user who would pick ``wanted`` (see the docstring)."""
+    hub, up, low = _roles(sc)
+    role = {low: "low", hub: "hub", up: "up"}[wanted]
+    return rng.choices((low, hub, up), weights=_TARGET_WEIGHTS[role])[0]
+
+
+def unavailable_in(sc: ScenarioSpec, texts: list[str] | tuple[str, ...]) -> frozenset[str]:
+    """The platforms (ids) that notices, as shown, say cannot be used (each names one)."""
+    return frozenset(p.id for p in sc.platforms for text in texts if p.name in text)
+
+
+def draw_notice(rng: random.Random, sc: ScenarioSpec, now: datetime, target: str) -> Notice:
+    """A notice, of a kind drawn with ``rng``, that ``target`` (a platform id) cannot be used."""
+    b = bank()
+    # "closed at this hour" only in the evening (the clocks run 08:00-20:00)
+    kind = rng.choice([k for k in sorted(b["kinds"]) if k != "time_of_day" or now.hour >= 19])
+    text = rng.choice(b["kinds"][kind])
+    until = (now + timedelta(hours=rng.randint(2, 5))).strftime("%H:00")
+    name = sc.platform(target).name
+    return Notice(kind=kind, platform=target, text=text.format(platform=name, until=until, city=rng.choice(b["cities_abroad"])))

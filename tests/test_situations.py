@@ -1,0 +1,90 @@
+"""ptenv-v2's notices: a platform that cannot be used, the fallback rule, and no prior to exploit."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from fractions import Fraction
+
+import gymnasium as gym
+
+import ptenv  # noqa: F401  (registers the ids)
+from ptenv.core.user_sim import PLATFORM_QUESTION, ScriptedUser, Situation, told_platform
+from ptenv.scenarios import PREFERENCE_KINDS, load_dataset
+from ptenv.scenarios.situations import _TARGET_WEIGHTS, _roles, fallback, unavailable_in
+from ptenv.tools_registry import Registry
+
+REG = Registry.default()
+
+
+def test_every_notice_names_one_platform_never_the_named_one_and_the_gold_follows_the_rule() -> None:
+    ds = load_dataset("ptenv-v2")
+    noticed = [t for t in ds.tasks if t.notices]
+    assert 0.3 < len(noticed) / len(ds.tasks) < 0.5
+    kinds = Counter(n.kind for t in noticed for n in t.notices)
+    assert set(kinds) == {"outage", "maintenance", "weather", "time_of_day", "abroad"}, kinds
+    moved = 0
+    for t in noticed:
+        sc = REG.scenarios[t.scenario]
+        (notice,) = t.notices
+        assert unavailable_in(sc, [notice.text]) == {notice.platform}, notice.text  # the text names it, and only it
+        assert t.gold.platform != notice.platform
+        if t.kind in PREFERENCE_KINDS:
+            wanted = ds.users[t.user_id].preferred_platform(sc, t.context)
+            assert t.gold.platform == fallback(sc, wanted, {notice.platform})
+            moved += wanted == notice.platform
+    assert moved > 200
+
+
+def test_a_notice_says_nothing_of_the_answer_to_whom_does_not_know_the_user() -> None:
+    # exactly: with the user's choice uniform, each of the two platforms left is the answer half the time
+    for sc in REG.scenarios.values():
+        hub, up, low = _roles(sc)
+        order = (low, hub, up)
+        weights = {w: _TARGET_WEIGHTS[r] for w, r in ((low, "low"), (hub, "hub"), (up, "up"))}
+        for named in order:
+            gold: Counter[str] = Counter()
+            for wanted in order:
+                w = weights[wanted]
+                gold[fallback(sc, wanted, {named})] += Fraction(w[order.index(named)], sum(w))
+            left = [p for p in order if p != named]
+            assert gold[left[0]] == gold[left[1]] and named not in gold, (sc.id, named, gold)
+    # and in the data: given the platform named, the fallback of it is the answer about half the time
+    ds = load_dataset("ptenv-v2")
+    hits = [
+        t.gold.platform == fallback(REG.scenarios[t.scenario], t.notices[0].platform, {t.notices[0].platform})
+        for t in ds.tasks
+        if t.notices and t.kind in PREFERENCE_KINDS
+    ]
+    assert abs(sum(hits) / len(hits) - 0.5) < 0.05
+
+
+def test_the_env_shows_the_notice_and_refuses_the_platform_it_names() -> None:
+    ds = load_dataset("ptenv-v2-mini")
+    task = next(t for t in ds.split("test") if t.notices and t.kind in PREFERENCE_KINDS)
+    env = gym.make("ptenv/PersonalTool-v0", dataset="ptenv-v2-mini", split="test", visibility="profile")
+    obs, _ = env.reset(options={"task_id": task.id})
+    assert json.loads(obs)["notices"] == [task.notices[0].text]
+    down = task.notices[0].platform
+    name = next(n for n, t in REG.tools.items() if t.platform == down and t.api_key == REG.tools[task.gold.calls[0].tool].api_key)
+    obs, reward, term, trunc, info = env.step(json.dumps({"name": name, "arguments": task.gold.calls[0].canonical_args()}))
+    (res,) = json.loads(obs)["results"]
+    assert res["ok"] is False and res["error"]["code"] == "unavailable" and not term
+    assert REG.scenarios[task.scenario].platform(down).name in res["error"]["message"]
+    # ptenv-v1's observations have no notices
+    v1 = gym.make("ptenv/PersonalTool-v0", dataset="ptenv-v1-mini", split="test")
+    assert "notices" not in json.loads(v1.reset(seed=0)[0])
+
+
+def test_the_user_asked_which_app_answers_with_their_choice_under_the_notice() -> None:
+    ds = load_dataset("ptenv-v2")
+    user = ScriptedUser()
+    checked = 0
+    for t in ds.tasks:
+        if not t.notices or t.kind not in PREFERENCE_KINDS:
+            continue
+        sc = REG.scenarios[t.scenario]
+        answer = user.reply(PLATFORM_QUESTION, Situation(task=t, user=ds.users[t.user_id], scenario=sc))
+        assert told_platform(answer, sc) == t.gold.platform
+        checked += 1
+    assert checked > 1000
