@@ -264,6 +264,8 @@ def test_what_the_numeric_ids_remember_never_changes_an_observation(env_id: str)
 
     def forget() -> None:
         cand_mod._FIRST_CANDIDATES.clear()
+        cand_mod._ROWS.clear()
+        reader._CALL_TEXTS_BY_SCENARIO.clear()
         cand_mod._request_view.cache_clear()
         reader._CALL_TEXTS.clear()
         request._read_profile.cache_clear()

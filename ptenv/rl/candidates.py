@@ -22,25 +22,28 @@ session feedback), the stage, and per candidate its platform and how it relates 
 from __future__ import annotations
 
 import json
+import struct
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ptenv.core.builtins import ASK_USER, GET_PROFILE_FIELD
 from ptenv.core.observations import parse_observation
 from ptenv.core.user_sim import PLATFORM_QUESTION, told_platform, wanted_platform
-from ptenv.rl.reader import DEFAULT_NOW, Template, build_args, call_text, profile_needs, situation_phrase
+from ptenv.rl.reader import DEFAULT_NOW, Template, build_args, call_texts, profile_needs, situation_phrase
 from ptenv.rl.request import read_request
 from ptenv.tools_registry import SCENARIOS, Registry, ScenarioSpec
 
 K = 9
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
+    """One action on offer (a tuple: several are made at every step, and a frozen dataclass is
+    several times slower to make)."""
+
     action: str
     kind: str  # "finish" | "call" | "lookup" | "ask"
     platform: str | None = None
@@ -193,10 +196,12 @@ class CandidateBuilder:
             assert tpl.then is not None
             api, fixed = tpl.then, dict(self.bound)
         full = build_args(api, self.texts, self.now, self.facts, fixed, tpl.read_slot)  # the same on every platform
-        bare = build_args(api, self.texts, self.now, {}, fixed, tpl.read_slot)
-        for p in sc.platforms:
-            out.append(Candidate(call_text(p.id, api, full), "call", p.id, with_profile=True))
-            out.append(Candidate(call_text(p.id, api, bare), "call", p.id, with_profile=False))
+        # without the profile's values (the same arguments when the API takes none from it)
+        bare = build_args(api, self.texts, self.now, {}, fixed, tpl.read_slot) if any(p.profile for p in api.params) else full
+        with_profile, without = call_texts(sc, api, full), call_texts(sc, api, bare)
+        for p, a, z in zip(sc.platforms, with_profile, without, strict=True):
+            out.append(Candidate(a, "call", p.id, True))
+            out.append(Candidate(z, "call", p.id, False))
         if self.hidden and self.stage == 0:
             missing = [f for f in profile_needs(tpl, self.texts) if f not in self.facts]
             if missing:
@@ -312,6 +317,11 @@ G = 5 + 5 + 4 + 3 + 3 + 3 + 3 + 3 + 1
 SIZE = G + K * F
 
 
+#: The numeric observation's bytes (native float32): packing the list is faster than np.array's
+#: conversion of it, and gives the same values (Python floats rounded to float32 either way).
+_PACK = struct.Struct(f"{SIZE}f")
+
+
 def features(b: CandidateBuilder, cands: list[Candidate]) -> np.ndarray:
     """The numeric observation (float32, values in [0, 1])."""
     # built as one list of floats and converted once: numpy's per-element writes cost more
@@ -321,11 +331,41 @@ def features(b: CandidateBuilder, cands: list[Candidate]) -> np.ndarray:
     vals += (1.0 if stage == 0 else 0.0, 1.0 if stage == 1 else 0.0, 1.0 if stage == 2 else 0.0, 1.0 if b.last_ok else 0.0)
     same, default = b.request_majorities() if sc is not None else (None, None)
     learned, exact = b.majority("learned"), b.majority("exact")
+    named, chosen, told = b.named, b.chosen, b.told
+    # the candidates' rows follow from their values and the platforms they are matched against;
+    # the same states recur (each request in each epoch of training): remembered by value
+    key = (sc.id if sc is not None else None, tuple(cands[:K]), named, same, default, learned, exact, chosen, told)
+    rows = _ROWS.get(key)
+    if rows is None:
+        if len(_ROWS) >= 16384:
+            _ROWS.clear()
+        rows = _ROWS[key] = _rows(sc, cands[:K], named, same, default, learned, exact, chosen, told)
+    vals += rows
+    vals += [0.0] * (SIZE - len(vals))
+    return np.frombuffer(bytearray(_PACK.pack(*vals)), dtype=np.float32)  # a bytearray: writable
+
+
+#: Candidate rows by (scenario, the candidates, the platforms they are matched against). Bounded.
+_ROWS: dict[tuple[Any, ...], tuple[float, ...]] = {}
+
+
+def _rows(
+    sc: ScenarioSpec | None,
+    cands: list[Candidate],
+    named: str | None,
+    same: str | None,
+    default: str | None,
+    learned: str | None,
+    exact: str | None,
+    chosen: str | None,
+    told: str | None,
+) -> tuple[float, ...]:
+    """The per-candidate features of :func:`features` (:data:`CAND_FEATURES`), candidate by candidate."""
+    vals: list[float] = []
     ids: list[str | None] = [p.id for p in sc.platforms[:3]] if sc is not None else []
     ids += [None] * (3 - len(ids))  # a platform of None never matches: candidates without one
     p0, p1, p2 = ids
-    named, chosen, told = b.named, b.chosen, b.told
-    for c in cands[:K]:
+    for c in cands:
         p, kind = c.platform, c.kind
         if p is None:
             vals += (1.0, 1.0 if kind == "finish" else 0.0, 0.0, 0.0, 0.0, 1.0 if c.with_profile else 0.0)
@@ -347,8 +387,7 @@ def features(b: CandidateBuilder, cands: list[Candidate]) -> np.ndarray:
                 1.0 if p == told else 0.0,
             )
         vals += (1.0 if kind == "lookup" else 0.0, 1.0 if kind == "ask" else 0.0)
-    vals += [0.0] * (SIZE - len(vals))
-    return np.array(vals, dtype=np.float32)
+    return tuple(vals)
 
 
 #: The first candidates of visible requests, by (scenario, query, clock, profile shown). Bounded.

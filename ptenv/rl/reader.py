@@ -120,6 +120,26 @@ def call_text(platform: str, api: ApiSpec, args: dict[str, Any]) -> str:
 _CALL_TEXTS: dict[tuple[str, str, tuple[tuple[str, Any], ...]], tuple[ApiSpec, str]] = {}
 
 
+def call_texts(sc: ScenarioSpec, api: ApiSpec, args: dict[str, Any]) -> tuple[str, ...]:
+    """:func:`call_text` on each of the scenario's platforms, in their order: one look-up for the
+    three (the candidate actions offer the same call on every platform at every step)."""
+    try:
+        key = (sc.id, api.key, tuple(args.items()))
+        hit = _CALL_TEXTS_BY_SCENARIO.get(key)
+    except TypeError:  # a list value: not hashable, encoded each time
+        return tuple(_encode_call(p.id, api, args) for p in sc.platforms)
+    if hit is not None and hit[0] is api:
+        return hit[1]
+    texts = tuple(_encode_call(p.id, api, args) for p in sc.platforms)
+    if len(_CALL_TEXTS_BY_SCENARIO) >= 16384:
+        _CALL_TEXTS_BY_SCENARIO.clear()
+    _CALL_TEXTS_BY_SCENARIO[key] = (api, texts)
+    return texts
+
+
+_CALL_TEXTS_BY_SCENARIO: dict[tuple[str, str, tuple[tuple[str, Any], ...]], tuple[ApiSpec, tuple[str, ...]]] = {}
+
+
 def _encode_call(platform: str, api: ApiSpec, args: dict[str, Any]) -> str:
     named = {p.name_on(platform): args[p.key] for p in api.params if p.key in args}
     return json.dumps({"name": f"{platform}__{api.name_on(platform)}", "arguments": named})

@@ -79,12 +79,18 @@ class CandidateActions(gym.ActionWrapper[str, Any, Any], gym.utils.RecordConstru
         return obs, {**info, "action_mask": action_mask(self.candidates)}
 
     def action(self, action: Any) -> str:
-        return self.builder.choose(discrete_index(action, self._discrete), self.candidates)
+        # a plain int in range is what RL libraries mostly pass: taken as it is (bool is an int
+        # subclass, so the exact type is tested); anything else goes through the full check
+        index = action if type(action) is int and 0 <= action < K else discrete_index(action, self._discrete)
+        return self.builder.choose(index, self.candidates)
 
     def step(self, action: Any) -> tuple[str, SupportsFloat, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(self.action(action))
         self._observe(obs)
-        return obs, reward, terminated, truncated, {**info, "action_mask": action_mask(self.candidates)}
+        if self._text_env is None:  # another env's info may be kept by it: a copy
+            return obs, reward, terminated, truncated, {**info, "action_mask": action_mask(self.candidates)}
+        info["action_mask"] = action_mask(self.candidates)  # ptenv's envs make a fresh info each step
+        return obs, reward, terminated, truncated, info
 
 
 class NumericObservation(gym.ObservationWrapper[np.ndarray, Any, Any], gym.utils.RecordConstructorArgs):
