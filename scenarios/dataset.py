@@ -269,7 +269,8 @@ def ptbench_answer(task: Task, registry: Registry) -> tuple[list[Any], list[str]
     """A task's gold in PTBench's vocabulary: ``[platform name, [{func: {param: [accepted]}}]]``,
     and the names of the parameters whose values come from the query and from the profile."""
     platform = registry.scenarios[task.scenario].platform(task.gold.platform).name
-    answer = [platform, [{c.api: {k: list(a.accepted) for k, a in c.args.items()}} for c in task.gold.calls]]
+    # an argument a preference decides (ptenv-v2) is scored in its own column, never in PTBench's
+    answer = [platform, [{c.api: {k: list(a.accepted) for k, a in c.args.items() if a.source != "preference"}} for c in task.gold.calls]]
     query_params = sorted({k for c in task.gold.calls for k, a in c.args.items() if a.source == "query"})
     profile_params = sorted({k for c in task.gold.calls for k, a in c.args.items() if a.source == "profile"})
     return answer, query_params, profile_params

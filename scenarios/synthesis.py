@@ -20,6 +20,7 @@ from ptenv.tools_registry.specs import ChainSpec
 from . import grammar
 from .filler import Draw, Infeasible
 from .long_chains import fill_long_chain, long_chains
+from .preference_args import preference_args
 from .profiles import UserProfile, phrasing
 from .situations import NOTICE_RATE, draw_notice, draw_target, fallback
 from .tasks import PREFERENCE_KINDS, ArgGold, Gold, GoldCall, Notice, Task
@@ -120,6 +121,9 @@ def _make_task(
                     template = grammar.sentence([template], f"{sc.id}/{api.key}", rng)
                 filler, tool = draw.filler(template), draw.tool(api)
                 args = filler.args_for(api, {p.key: tool.arg_name(p) for p in api.params}, {})
+                if varied and getattr(user.preferences[sc.id], "evidence", None) != "unknown":
+                    extra = preference_args(sc, api, preferred, set(filler.chosen))
+                    args |= {tool.arg_name(p): extra[p.key] for p in api.params if p.key in extra}
                 query, calls = filler.render(), (GoldCall(tool=tool.name, api=tool.api, args=args),)
                 ok, result = draw.backend().call(tool, calls[0].canonical_args())
                 if not ok:  # e.g. cancelling what the initial state has nothing of

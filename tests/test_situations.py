@@ -88,3 +88,37 @@ def test_the_user_asked_which_app_answers_with_their_choice_under_the_notice() -
         assert told_platform(answer, sc) == t.gold.platform
         checked += 1
     assert checked > 1000
+
+
+def test_a_search_sorted_the_users_way_is_judged_in_its_own_column_only() -> None:
+    """ptenv-v2: a one-call search the request does not sort has the user's sort in its gold
+    (source ``preference``); sending it right, wrong or not at all changes nothing in PTBench's
+    columns, only the ``prefs`` column; the PTBench export leaves it out."""
+    from ptenv.scenarios.dataset import ptbench_answer
+
+    ds = load_dataset("ptenv-v2-mini")
+    task = next(t for t in ds.split("test") if any(a.source == "preference" for c in t.gold.calls for a in c.args.values()))
+    (call,) = task.gold.calls
+    key = next(k for k, a in call.args.items() if a.source == "preference")
+    right = call.args[key].accepted[0]
+    tool = REG.tools[call.tool]
+    wrong = next(v for v in (next(p for p in tool.params if tool.arg_name(p) == key).enum or ()) if v != right)
+    base = {k: a.accepted[0] for k, a in call.args.items() if k != key}
+    env = gym.make("ptenv/PersonalTool-v0", dataset="ptenv-v2-mini", split="test", visibility="profile")
+    seen = []
+    for extra in ({key: right}, {key: wrong}, {}):
+        env.reset(options={"task_id": task.id})
+        env.step(json.dumps({"name": call.tool, "arguments": {**base, **extra}}))
+        *_, info = env.step(json.dumps({"name": "finish"}))
+        seen.append((info["success"], info["metrics"]["preference_params"]))
+    assert seen == [(True, [1, 1]), (True, [0, 1]), (True, [0, 1])], seen
+    from ptenv.core.episode import PREFERENCE_SORT
+
+    assert PREFERENCE_SORT in json.loads(env.reset(options={"task_id": task.id})[0])["instructions"]
+    answer, _, _ = ptbench_answer(task, REG)
+    assert key not in answer[1][0][call.api]
+    # ptenv-v1's records have no such column
+    v1 = gym.make("ptenv/PersonalTool-v0", dataset="ptenv-v1-mini", split="test")
+    assert PREFERENCE_SORT not in json.loads(v1.reset(seed=0)[0])["instructions"]
+    *_, info = v1.step(json.dumps({"name": "finish"}))
+    assert "preference_params" not in info["metrics"]

@@ -52,7 +52,9 @@ PROFILE_FIELDS: dict[str, tuple[str, ...] | None] = {
 }
 
 #: Where a gold argument value comes from. Published in task gold and used by scoring.
-Source = Literal["query", "profile", "context", "previous_result"]
+#: ``preference``: an optional argument the user's preference decides (ptenv-v2: a search sorted
+#: the way they care about), scored in its own column.
+Source = Literal["query", "profile", "context", "previous_result", "preference"]
 
 
 class _Frozen(BaseModel):

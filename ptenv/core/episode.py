@@ -34,6 +34,10 @@ INSTRUCTIONS = (
     "from what you know about them. Results come back after each step. Call finish when done."
 )
 
+#: ptenv-v2's convention for optional arguments, added to its instructions (ptenv-v1, as PTBench,
+#: wants unsaid optional arguments left out).
+PREFERENCE_SORT = "When the request does not say how to sort a search, sort it by what this user cares about most here."
+
 
 ToolView = Literal["full", "compact", "platform_first"]
 #: full: every platform's tools from the start (PTBench's setting); compact: the same tools with
@@ -55,6 +59,9 @@ class EpisodeConfig:
     #: ``ask_user`` on offer in every visibility mode, not only ``hidden`` (set by the dataset:
     #: ptenv-v2 has requests no visible source decides, where asking is the right move).
     ask_user: bool = False
+    #: The instructions ask for searches sorted the user's way (:data:`PREFERENCE_SORT`; ptenv-v2's
+    #: tasks score such an argument in its own column).
+    preference_args: bool = False
 
     def __post_init__(self) -> None:
         if self.visibility not in VISIBILITIES:

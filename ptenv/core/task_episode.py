@@ -15,13 +15,14 @@ from typing import Any
 
 from ptenv.core.actions import ParsedCall
 from ptenv.core.builtins import FINISH, FINISHED, Builtins
-from ptenv.core.episode import INSTRUCTIONS, UNANSWERED, EpisodeConfig, EpisodeCore, TaskInfo
+from ptenv.core.episode import INSTRUCTIONS, PREFERENCE_SORT, UNANSWERED, EpisodeConfig, EpisodeCore, TaskInfo
 from ptenv.core.observations import dumps
 from ptenv.core.reward import EpisodeScore
 from ptenv.core.trajectory import CallRecord, Trajectory
 from ptenv.core.user_sim import ScriptedUser, SimulatedUser
 from ptenv.scenarios import Task, UserProfile
 from ptenv.scoring import GoldAnswer, Prediction, judge_strict, score_record
+from ptenv.scoring.preferences import PreferenceGold, split_preferences
 from ptenv.tools_registry import Backend, Registry
 
 HIDDEN_NOTE = "The user's profile is hidden: use get_profile_field, search_history or ask_user (each has a small cost)."
@@ -57,6 +58,10 @@ class TaskEpisode(EpisodeCore):
         self.chosen_platform: str | None = None
         #: ptenv-v2's notices: platforms that cannot be used for this request (their calls fail)
         self.unavailable = {n.platform: n.text for n in task.notices}
+        #: ptenv-v2's arguments a preference decides, judged in their own column
+        self.preferences: PreferenceGold = {
+            c.api: params for c in task.gold.calls if (params := {k: a.accepted for k, a in c.args.items() if a.source == "preference"})
+        }
 
     def debug_gold(self) -> Any:
         return self.task.gold.model_dump()
@@ -70,7 +75,7 @@ class TaskEpisode(EpisodeCore):
             user = {"visibility": "hidden", "profile": None, "note": HIDDEN_NOTE}
         return {
             "type": "task",
-            "instructions": INSTRUCTIONS,
+            "instructions": f"{INSTRUCTIONS} {PREFERENCE_SORT}" if self.config.preference_args else INSTRUCTIONS,
             "now": self.task.now,
             "scenario": self.scenario.id,
             "query": self.task.query,
@@ -171,11 +176,18 @@ class TaskEpisode(EpisodeCore):
     def score(self, notes: bool = False) -> EpisodeScore:
         """Judge the calls made against the gold (``notes``: say in words what was wrong)."""
         platform, calls, pred_map, counts, extra_read, extra_write = self.trajectory.answer()
+        hits = 0
+        if self.preferences:  # ptenv-v2: judged apart, and left out of what PTBench's columns judge
+            calls, pred_map, hits, _ = split_preferences(calls, pred_map, self.preferences)
         if self.config.scorer == "strict":  # the default: judged from the index, no Prediction made
             record = judge_strict(platform, calls, pred_map, counts, self.gold, notes)
         else:
             record = score_record(Prediction(platform, calls), self.gold, self.config.scorer, notes)
+        if self.preferences:
+            record.preference_hits, record.preference_total = hits, sum(map(len, self.preferences.values()))
         return self.reward.score(record, self.ledger.penalties, extra_read, extra_write)
 
     def score_unanswered(self) -> EpisodeScore:
-        return self.reward.score(score_record(UNANSWERED, self.gold, self.config.scorer), self.ledger.penalties)
+        record = score_record(UNANSWERED, self.gold, self.config.scorer)
+        record.preference_total = sum(map(len, self.preferences.values()))
+        return self.reward.score(record, self.ledger.penalties)

@@ -92,14 +92,17 @@ class BaseTaskEnv(gym.Env[str, str]):
         self._filters = (_names(scenarios), _names(kinds))
         #: PTBench records (a data.json path or a list) to run instead of a ptenv dataset
         self._records = records
+        v2 = records is None and getattr(DATASETS.get(dataset), "recipe", "v1") == "v2"
         self.config = EpisodeConfig(
             visibility=visibility,  # type: ignore[arg-type]
             reward_mode=reward_mode,  # type: ignore[arg-type]
             scorer=scorer,  # type: ignore[arg-type]
             max_steps=max_steps,
             tool_view=tool_view,  # type: ignore[arg-type]
-            # ptenv-v2 has requests no visible source decides: asking is then the right move
-            ask_user=records is None and getattr(DATASETS.get(dataset), "recipe", "v1") == "v2",
+            # ptenv-v2 has requests no visible source decides (asking is then the right move) and
+            # searches the user would have sorted their way
+            ask_user=v2,
+            preference_args=v2,
         )
         self.render_mode = render_mode
         self.debug = debug

@@ -150,15 +150,17 @@ def _row(agg: dict[str, Any]) -> dict[str, Any]:
 
 def format_summary(summary: dict[str, Any]) -> str:
     """The summary as plain-text tables (PTBench's columns as percentages)."""
-    head = f"{'':<24}{'n':>6}" + "".join(f"{SHORT_LABELS[c]:>10}" for c in COLUMNS)
+    # arguments a preference decides (ptenv-v2) get their own column, where a run has any
+    columns = (*COLUMNS, "preference_params") if "preference_params" in summary["metrics"] else COLUMNS
+    head = f"{'':<24}{'n':>6}" + "".join(f"{SHORT_LABELS[c]:>10}" for c in columns)
 
     def cell(acc: dict[str, Any], c: str) -> str:
-        if acc.get("totals", {}).get(c) == 0:  # no such parameters in these tasks: not applicable
+        if acc.get("totals", {}).get(c) == 0 or c not in acc:  # no such parameters in these tasks: not applicable
             return f"{'-':>10}"
         return f"{100 * acc[c]:>10.1f}"
 
     def row(name: str, n: int, acc: dict[str, Any]) -> str:
-        return f"{name:<24}{n:>6}" + "".join(cell(acc, c) for c in COLUMNS)
+        return f"{name:<24}{n:>6}" + "".join(cell(acc, c) for c in columns)
 
     lines = [
         f"agent: {summary['agent']}   episodes: {summary['episodes']}   tasks: {summary['tasks']}   errored: {summary['errored']}",

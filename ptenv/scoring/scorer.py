@@ -39,6 +39,7 @@ SHORT_LABELS: dict[str, str] = {
     "query_params": "query",
     "profile_params": "profile",
     "overall": "overall",
+    "preference_params": "prefs",
 }
 ERRORS: tuple[str, ...] = (
     "func_wrong_error",
@@ -74,6 +75,10 @@ class RecordScore:
     errors: dict[str, int] = field(default_factory=dict)
     #: Why the record lost points, in words (empty when all is right).
     notes: list[str] = field(default_factory=list)
+    #: Arguments a preference decides (ptenv-v2), judged apart from PTBench's columns (last: the
+    #: fast path makes records positionally).
+    preference_hits: int = 0
+    preference_total: int = 0
 
     def as_dict(self, notes: bool = False) -> dict[str, Any]:
         """The record as JSON-ready data. ``notes`` name gold values ("platform X instead of Y"):
@@ -89,6 +94,8 @@ class RecordScore:
             "profile_params": [self.profile_hits, self.profile_total],
             "errors": dict(self.errors),
         }
+        if self.preference_total:  # ptenv-v2 only: ptenv-v1's records keep their shape
+            out["preference_params"] = [self.preference_hits, self.preference_total]
         if notes:
             out["notes"] = list(self.notes)
         return out
@@ -96,7 +103,7 @@ class RecordScore:
 
 def record_from_dict(d: dict[str, Any]) -> RecordScore:
     """Inverse of :meth:`RecordScore.as_dict` (results files store records as dicts)."""
-    q, p = d["query_params"], d["profile_params"]
+    q, p, f = d["query_params"], d["profile_params"], d.get("preference_params") or (0, 0)
     return RecordScore(
         format=d["format"],
         platforms=d["platforms"],
@@ -108,6 +115,8 @@ def record_from_dict(d: dict[str, Any]) -> RecordScore:
         query_total=q[1],
         profile_hits=p[0],
         profile_total=p[1],
+        preference_hits=f[0],
+        preference_total=f[1],
         errors=dict(d.get("errors", {})),
         notes=list(d.get("notes", [])),
     )

@@ -28,9 +28,12 @@ import json
 from typing import Any
 
 from ptenv.agents.heuristic import HeuristicAgent
+from ptenv.core.episode import PREFERENCE_SORT
 from ptenv.core.user_sim import PLATFORM_QUESTION, told_platform
 from ptenv.scenarios.evidence import decide
+from ptenv.scenarios.preference_args import preference_args
 from ptenv.scenarios.situations import fallback
+from ptenv.tools_registry import ApiSpec
 
 
 class ReferenceSolver(HeuristicAgent):
@@ -38,6 +41,7 @@ class ReferenceSolver(HeuristicAgent):
 
     def reset(self, seed: int | None = None) -> None:
         super().reset(seed)
+        self._sorts = False
         self._profile = ""
         self._told: str | None = None
 
@@ -47,6 +51,7 @@ class ReferenceSolver(HeuristicAgent):
         obs = parse_observation(observation, with_tools=False)
         if obs.get("type") == "task":
             self._profile, self._told = str((obs.get("user") or {}).get("profile") or ""), None
+            self._sorts = PREFERENCE_SORT in str(obs.get("instructions", ""))
         elif obs.get("type") == "tool_results":
             for res in obs.get("results", []):
                 if res.get("ok") and res.get("tool") == "search_history":
@@ -67,6 +72,16 @@ class ReferenceSolver(HeuristicAgent):
             self._pending.append(json.dumps({"name": "ask_user", "arguments": {"question": PLATFORM_QUESTION}}))
             return
         super()._issue_first()
+
+    def _build(self, api: ApiSpec, facts: dict[str, Any], fixed: dict[str, Any]) -> dict[str, Any]:
+        args = super()._build(api, facts, fixed)
+        req = self._req
+        # ptenv-v2: a one-call search the request does not sort is sorted the user's way
+        single = req.template is not None and req.template.then is None and req.chain is None
+        wanted = decide(self._profile, req.scenario, req.context) if self._sorts and single and req.scenario is not None else None
+        if wanted is not None and req.scenario is not None:
+            args |= {k: a.accepted[0] for k, a in preference_args(req.scenario, api, wanted, set(args)).items()}
+        return args
 
     def _platform(self) -> str:
         # a platform a notice rules out: the available one best at what leads to the wanted one
