@@ -50,6 +50,8 @@ def system_prompt(obs: dict[str, Any], memory: list[str]) -> str:
     lines += [f"- {p['name']} (tool prefix {p['id']}__): {p['summary']}" for p in obs.get("platforms", [])]
     if obs.get("notices"):  # ptenv-v2: what the world says before the request
         lines += ["", "Notices:"] + [f"- {n}" for n in obs["notices"]]
+    if obs.get("policies"):  # ptenv-v2: the user's employer's rules
+        lines += ["", "Policies that apply to this user:"] + [f"- {p}" for p in obs["policies"]]
     user = obs.get("user", {})
     if user.get("profile"):
         lines += ["", "What you know about the user:", str(user["profile"])]

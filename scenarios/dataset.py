@@ -25,10 +25,11 @@ from ptenv.tools_registry import Backend, Registry
 
 from . import cache as dataset_cache
 from .cache import TaskMeta, task_index
-from .evidence import EvidenceUser, evidence_shares, make_evidence_user
+from .evidence import EvidenceUser, make_evidence_user
 from .profiles import UserProfile, make_facts, make_history, make_preference, render_profile
+from .situations import difficulty_shares, draw_policies
 from .synthesis import synthesize_user_tasks
-from .tasks import PREFERENCE_KINDS, Task
+from .tasks import Task
 
 SPLITS: tuple[str, ...] = ("train", "test_trained", "test_untrained")
 #: A user line of the dataset's JSONL, and the user's JSON in it.
@@ -241,22 +242,8 @@ class Dataset:
             "with_context": sum(t.context is not None for t in self.tasks),
             "checksum": self.checksum(),
         }
-        if self.config.recipe == "v2":
-            users = [u for u in self.users.values() if isinstance(u, EvidenceUser)]
-            metas = (self.meta(i) for i in self._order)
-            out["difficulty"] = evidence_shares(users, [(u, s, k in PREFERENCE_KINDS) for u, s, k in metas])
-            reg = Registry.default()
-            noticed = [t for t in self.tasks if t.notices]
-            moved = [
-                t
-                for t in noticed
-                if t.kind in PREFERENCE_KINDS
-                and t.gold.platform != self.users[t.user_id].preferred_platform(reg.scenarios[t.scenario], t.context)
-            ]
-            out["difficulty"] |= {
-                "notice": round(len(noticed) / len(self._order), 4),
-                "notice_changes_platform": round(len(moved) / len(self._order), 4),
-            }
+        if self.config.recipe == "v2":  # the share of tasks with each source of difficulty
+            out["difficulty"] = difficulty_shares(self.users, self.tasks, Registry.default())
         if validate:
             invalid, failed = self.gold_problems()
             out["gold_validation_errors"] = len(invalid)
@@ -292,7 +279,8 @@ def generate(config: DatasetConfig, registry: Registry | None = None, progress: 
         facts = make_facts(urng, i)
         traits = {sc.id: list(sc.traits)[orders[sc.id][i] % 3] for sc in scenarios}
         if config.recipe == "v2":
-            users.append(make_evidence_user(urng, reg, uid, facts, traits))
+            user = make_evidence_user(urng, reg, uid, facts, traits)
+            users.append(user.model_copy(update={"policies": draw_policies(urng, reg, str(facts["company"]))}))
             continue
         prefs = {sc.id: make_preference(urng, sc, traits[sc.id]) for sc in scenarios}
         users.append(UserProfile(user_id=uid, facts=facts, preferences=prefs, history=make_history(urng, reg, prefs)))

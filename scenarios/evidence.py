@@ -38,6 +38,7 @@ from typing import Any, Literal
 from ptenv.tools_registry import Registry, ScenarioSpec
 
 from .profiles import HistoryEvent, ScenarioPreference, UserProfile, choose_platform, compose_profile, make_preference, trait_first
+from .tasks import Policy
 
 EvidenceKind = Literal["clean", "noisy", "drift", "stated_switch", "short", "unknown"]
 EVIDENCE_KINDS: tuple[str, ...] = ("clean", "noisy", "drift", "stated_switch", "short", "unknown")
@@ -63,6 +64,8 @@ class EvidencePreference(ScenarioPreference):
 class EvidenceUser(UserProfile):
     preferences: dict[str, EvidencePreference]  # type: ignore[assignment]
     history: tuple[NotedEvent, ...]
+    #: Their employer's rules, by scenario (:func:`ptenv.scenarios.situations.draw_policies`).
+    policies: dict[str, Policy] = {}
 
     def render(
         self, registry: Registry, scenarios: list[str] | None = None, facts: bool = True, statements: bool = True, history: bool = True

@@ -30,10 +30,10 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from ptenv.tools_registry import ScenarioSpec
+from ptenv.tools_registry import Registry, ScenarioSpec
 
-from .evidence import trait_platform
-from .tasks import Notice
+from .evidence import EvidenceUser, evidence_shares, trait_platform
+from .tasks import PREFERENCE_KINDS, Notice, Policy, Task
 
 #: Share of v2 tasks that open with a notice.
 NOTICE_RATE = 0.4
@@ -87,6 +87,30 @@ def draw_target(rng: random.Random, sc: ScenarioSpec, wanted: str) -> str:
     return rng.choices((low, hub, up), weights=_TARGET_WEIGHTS[role])[0]
 
 
+def draw_policies(rng: random.Random, registry: Registry, company: str) -> dict[str, Policy]:
+    """A ptenv-v2 user's employer rules: for each scenario with one (``data/situations.json``), a
+    rule naming a platform drawn uniformly, with probability ``rate``."""
+    bank_ = bank()["policies"]
+    out = {}
+    for sid, spec in bank_["scenarios"].items():
+        if rng.random() < bank_["rate"]:
+            sc = registry.scenarios[sid]
+            platform = rng.choice(sc.platforms)
+            text = rng.choice(spec["texts"]).format(company=company, platform=platform.name)
+            out[sid] = Policy(scenario=sid, context=spec["context"], platform=platform.id, text=text)
+    return out
+
+
+def policy_platform(sc: ScenarioSpec, texts: list[str] | tuple[str, ...], context: str | None) -> str | None:
+    """The platform (id) shown policies require for a request in ``context`` (None: none applies).
+    Each scenario's rule is about one published situation; its text names one platform."""
+    spec = bank()["policies"]["scenarios"].get(sc.id)
+    if spec is None or context != spec["context"]:
+        return None
+    named = [p.id for p in sc.platforms for text in texts if p.name in text]
+    return named[0] if len(named) == 1 else None
+
+
 def unavailable_in(sc: ScenarioSpec, texts: list[str] | tuple[str, ...]) -> frozenset[str]:
     """The platforms (ids) that notices, as shown, say cannot be used (each names one)."""
     return frozenset(p.id for p in sc.platforms for text in texts if p.name in text)
@@ -101,3 +125,30 @@ def draw_notice(rng: random.Random, sc: ScenarioSpec, now: datetime, target: str
     until = (now + timedelta(hours=rng.randint(2, 5))).strftime("%H:00")
     name = sc.platform(target).name
     return Notice(kind=kind, platform=target, text=text.format(platform=name, until=until, city=rng.choice(b["cities_abroad"])))
+
+
+def difficulty_shares(users: dict[str, Any], tasks: list[Task], registry: Registry) -> dict[str, float]:
+    """ptenv-v2's difficulty, as shares of tasks: the evidence kinds (:func:`evidence_shares`;
+    asking first only where no policy decides), notices (and those that change the platform),
+    policies shown (and those that decide the platform)."""
+    n = max(1, len(tasks))
+
+    def rule(t: Task) -> Policy | None:
+        return getattr(users[t.user_id], "policies", {}).get(t.scenario)
+
+    ruled = [t for t in tasks if (p := rule(t)) is not None and p.context == t.context]
+    ruled_ids = {t.id for t in ruled}
+    evidence = [u for u in users.values() if isinstance(u, EvidenceUser)]
+    out = evidence_shares(evidence, [(t.user_id, t.scenario, t.kind in PREFERENCE_KINDS and t.id not in ruled_ids) for t in tasks])
+    noticed = [t for t in tasks if t.notices]
+    moved = [
+        t
+        for t in noticed
+        if t.kind in PREFERENCE_KINDS and t.gold.platform != users[t.user_id].preferred_platform(registry.scenarios[t.scenario], t.context)
+    ]
+    return out | {
+        "notice": round(len(noticed) / n, 4),
+        "notice_changes_platform": round(len(moved) / n, 4),
+        "policy_shown": round(sum(rule(t) is not None for t in tasks) / n, 4),
+        "policy_decides": round(sum(t.kind in PREFERENCE_KINDS for t in ruled) / n, 4),
+    }

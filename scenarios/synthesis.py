@@ -23,7 +23,7 @@ from .long_chains import fill_long_chain, long_chains
 from .preference_args import preference_args
 from .profiles import UserProfile, phrasing
 from .situations import NOTICE_RATE, draw_notice, draw_target, fallback
-from .tasks import PREFERENCE_KINDS, ArgGold, Gold, GoldCall, Notice, Task
+from .tasks import PREFERENCE_KINDS, ArgGold, Gold, GoldCall, Notice, Policy, Task
 
 #: Tasks per user and scenario, by kind (18 per scenario, 90 per user).
 KIND_PLAN: tuple[tuple[str, int], ...] = (
@@ -95,8 +95,16 @@ def _make_task(
             platform = rng.choice([p.id for p in sc.platforms])
         else:
             platform = preferred
+        # ptenv-v2: an employer's rule decides work spending (shown on all the user's requests here)
+        policy: Policy | None = getattr(user, "policies", {}).get(sc.id)
+        ruled = policy is not None and context == policy.context
+        if policy is not None and ruled:
+            if kind in ("explicit_platform", "profile_dependent") and platform != policy.platform:
+                continue  # the user would not name a platform their employer rules out
+            if kind in PREFERENCE_KINDS:
+                platform = policy.platform
         notices: tuple[Notice, ...] = ()
-        if varied and rng.random() < NOTICE_RATE:  # a platform that cannot be used for this request
+        if varied and not ruled and rng.random() < NOTICE_RATE:  # a platform that cannot be used for this request
             if kind in PREFERENCE_KINDS:
                 target = draw_target(rng, sc, preferred)
             else:  # the request names the platform: the notice names another

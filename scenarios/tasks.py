@@ -59,6 +59,17 @@ class Notice(_Model):
     text: str
 
 
+class Policy(_Model):
+    """An employer's rule for one scenario (ptenv-v2, :mod:`ptenv.scenarios.situations`): spending
+    in the situation ``context`` (a work trip, a work purchase, an office lunch) goes through
+    ``platform``, whatever the user would pick; ``text`` is what the agent is shown."""
+
+    scenario: str
+    context: str
+    platform: str
+    text: str
+
+
 class Task(_Model):
     id: str
     user_id: str

@@ -122,3 +122,31 @@ def test_a_search_sorted_the_users_way_is_judged_in_its_own_column_only() -> Non
     assert PREFERENCE_SORT not in json.loads(v1.reset(seed=0)[0])["instructions"]
     *_, info = v1.step(json.dumps({"name": "finish"}))
     assert "preference_params" not in info["metrics"]
+
+
+def test_an_employers_rule_decides_work_spending_and_is_shown_on_every_request_it_could_cover() -> None:
+    from ptenv.scenarios.situations import policy_platform
+
+    ds = load_dataset("ptenv-v2")
+    user = ScriptedUser()
+    ruled = shown = 0
+    for t in ds.tasks:
+        policy = getattr(ds.users[t.user_id], "policies", {}).get(t.scenario)
+        if policy is None:
+            continue
+        shown += 1
+        sc = REG.scenarios[t.scenario]
+        assert unavailable_in(sc, [policy.text]) == {policy.platform}  # its text names its platform, and only it
+        assert policy_platform(sc, [policy.text], t.context) == (policy.platform if t.context == policy.context else None)
+        if t.context == policy.context:
+            ruled += 1
+            assert t.gold.platform == policy.platform and not t.notices, t.id
+            answer = user.reply(PLATFORM_QUESTION, Situation(task=t, user=ds.users[t.user_id], scenario=sc))
+            assert told_platform(answer, sc) == policy.platform
+    assert shown > 1500 and ruled > 100
+    # the observation shows the rule on every request of the user in that scenario
+    mini = load_dataset("ptenv-v2-mini")
+    task = next(t for t in mini.split("test") if t.scenario in getattr(mini.users[t.user_id], "policies", {}))
+    env = gym.make("ptenv/PersonalTool-v0", dataset="ptenv-v2-mini", split="test", visibility="hidden")
+    obs = json.loads(env.reset(options={"task_id": task.id})[0])
+    assert obs["policies"] == [mini.users[task.user_id].policies[task.scenario].text]  # type: ignore[attr-defined]

@@ -58,6 +58,8 @@ class TaskEpisode(EpisodeCore):
         self.chosen_platform: str | None = None
         #: ptenv-v2's notices: platforms that cannot be used for this request (their calls fail)
         self.unavailable = {n.platform: n.text for n in task.notices}
+        #: ptenv-v2: the user's employer's rule in this scenario, shown on every request here
+        self.policy = getattr(user, "policies", {}).get(task.scenario)
         #: ptenv-v2's arguments a preference decides, judged in their own column
         self.preferences: PreferenceGold = {
             c.api: params for c in task.gold.calls if (params := {k: a.accepted for k, a in c.args.items() if a.source == "preference"})
@@ -82,6 +84,7 @@ class TaskEpisode(EpisodeCore):
             "user": user,
             "platforms": [{"id": p.id, "name": p.name, "summary": p.summary} for p in self.scenario.platforms],
             **({"notices": list(self.unavailable.values())} if self.unavailable else {}),
+            **({"policies": [self.policy.text]} if self.policy is not None else {}),
             "max_steps": self.config.max_steps,
             **({"tool_view": self.config.tool_view} if self.platform_first else {}),
             **extra,

@@ -154,8 +154,12 @@ class SimulatedUser(Protocol):
 
 
 def wanted_now(situation: Situation) -> str:
-    """The platform (id) the user wants for this request: their choice, or, when a notice rules
-    it out (ptenv-v2), the available one they fall back on."""
+    """The platform (id) the user wants for this request: their choice; on ptenv-v2 their
+    employer's where its rule covers the request, or, when a notice rules their choice out, the
+    available one they fall back on."""
+    policy = getattr(situation.user, "policies", {}).get(situation.scenario.id)
+    if policy is not None and policy.context == situation.task.context:
+        return str(policy.platform)
     pid = situation.user.preferred_platform(situation.scenario, situation.task.context)
     notices = situation.task.notices
     return fallback(situation.scenario, pid, {n.platform for n in notices}) if notices else pid

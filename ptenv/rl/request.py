@@ -29,7 +29,7 @@ from ptenv.rl.reader import (
 from ptenv.rl.wordings import peel, read_varied
 from ptenv.scenarios import grammar
 from ptenv.scenarios.long_chains import LongChain
-from ptenv.scenarios.situations import unavailable_in
+from ptenv.scenarios.situations import policy_platform, unavailable_in
 from ptenv.tools_registry import Registry, ScenarioSpec
 
 
@@ -55,6 +55,8 @@ class Request:
     chain: LongChain | None = None
     #: Platforms (ids) the observation's notices say cannot be used (ptenv-v2).
     unavailable: frozenset[str] = frozenset()
+    #: The platform (id) a shown policy requires for this request (ptenv-v2), if one does.
+    required: str | None = None
 
     def profile_needs(self) -> list[str]:
         """The profile fields the request's calls need (empty when nothing fits)."""
@@ -90,6 +92,8 @@ def read_request(obs: dict[str, Any]) -> Request:
         req.unavailable = unavailable_in(scenario, [str(n) for n in obs["notices"]])
     req.context, req.named, req.template, req.chain, texts = _read_query(req.query, scenario.id, req.now)
     req.texts = dict(texts)
+    if obs.get("policies"):
+        req.required = policy_platform(scenario, [str(p) for p in obs["policies"]], req.context)
     return req
 
 

@@ -64,7 +64,7 @@ class ReferenceSolver(HeuristicAgent):
     def _decided(self) -> str | None:
         req = self._req
         assert req.scenario is not None
-        return req.named or decide(self._profile, req.scenario, req.context) or self._told
+        return req.named or req.required or decide(self._profile, req.scenario, req.context) or self._told
 
     def _issue_first(self) -> None:
         if self._decided() is None and self._told is None and self._state != "asking":
