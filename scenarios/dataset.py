@@ -280,7 +280,7 @@ def generate(config: DatasetConfig, registry: Registry | None = None, progress: 
         traits = {sc.id: list(sc.traits)[orders[sc.id][i] % 3] for sc in scenarios}
         if config.recipe == "v2":
             user = make_evidence_user(urng, reg, uid, facts, traits)
-            users.append(user.model_copy(update={"policies": draw_policies(urng, reg, str(facts["company"]))}))
+            users.append(user.model_copy(update={"policies": draw_policies(urng, reg)}))
             continue
         prefs = {sc.id: make_preference(urng, sc, traits[sc.id]) for sc in scenarios}
         users.append(UserProfile(user_id=uid, facts=facts, preferences=prefs, history=make_history(urng, reg, prefs)))

@@ -87,16 +87,17 @@ def draw_target(rng: random.Random, sc: ScenarioSpec, wanted: str) -> str:
     return rng.choices((low, hub, up), weights=_TARGET_WEIGHTS[role])[0]
 
 
-def draw_policies(rng: random.Random, registry: Registry, company: str) -> dict[str, Policy]:
+def draw_policies(rng: random.Random, registry: Registry) -> dict[str, Policy]:
     """A ptenv-v2 user's employer rules: for each scenario with one (``data/situations.json``), a
-    rule naming a platform drawn uniformly, with probability ``rate``."""
+    rule naming a platform drawn uniformly, with probability ``rate``. The texts never name the
+    employer: they are shown in every visibility mode, and the company is a profile fact."""
     bank_ = bank()["policies"]
     out = {}
     for sid, spec in bank_["scenarios"].items():
         if rng.random() < bank_["rate"]:
             sc = registry.scenarios[sid]
             platform = rng.choice(sc.platforms)
-            text = rng.choice(spec["texts"]).format(company=company, platform=platform.name)
+            text = rng.choice(spec["texts"]).format(platform=platform.name)
             out[sid] = Policy(scenario=sid, context=spec["context"], platform=platform.id, text=text)
     return out
 

@@ -150,3 +150,17 @@ def test_an_employers_rule_decides_work_spending_and_is_shown_on_every_request_i
     env = gym.make("ptenv/PersonalTool-v0", dataset="ptenv-v2-mini", split="test", visibility="hidden")
     obs = json.loads(env.reset(options={"task_id": task.id})[0])
     assert obs["policies"] == [mini.users[task.user_id].policies[task.scenario].text]  # type: ignore[attr-defined]
+
+
+def test_notices_and_policies_never_show_a_profile_fact_or_the_gold() -> None:
+    """They are shown in every visibility mode, hidden included: no fact of the user (their
+    company, city, addresses...) and never the platform a notice makes the answer."""
+    ds = load_dataset("ptenv-v2")
+    for t in ds.tasks:
+        user = ds.users[t.user_id]
+        shown = [n.text for n in t.notices] + [p.text for p in getattr(user, "policies", {}).values()]
+        for text in shown:
+            for key in ("full_name", "company", "city", "home_address", "work_address", "phone", "email", "work_email", "passport_number"):
+                assert str(user.facts[key]) not in text, (t.id, key, text)
+        for n in t.notices:
+            assert REG.scenarios[t.scenario].platform(t.gold.platform).name not in n.text
