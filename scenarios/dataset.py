@@ -200,7 +200,7 @@ class Dataset:
                     "user_profile": render_profile(self.users[t.user_id], reg, scenarios=[t.scenario]),
                     "platforms": platforms,
                     "tools": tools,
-                    "query": t.query,
+                    "query": ptbench_query(t, self.users[t.user_id]),
                     "answer": answer,
                     "query_params": query_params,
                     "profile_params": profile_params,
@@ -250,6 +250,15 @@ class Dataset:
             out["gold_execution_errors"] = len(failed)
             out["gold_error_examples"] = (invalid + failed)[:5]
         return out
+
+
+def ptbench_query(task: Task, user: UserProfile) -> str:
+    """A task's request in PTBench's one-shot form: on ptenv-v2, the notices and the employer's
+    rule that decide it go first (PTBench's records have no place for them, and without them such
+    a task could not be decided); else the query as it is."""
+    policy = getattr(user, "policies", {}).get(task.scenario)
+    said = [n.text for n in task.notices] + ([policy.text] if policy is not None else [])
+    return " ".join([*said, task.query]) if said else task.query
 
 
 def ptbench_answer(task: Task, registry: Registry) -> tuple[list[Any], list[str], list[str]]:

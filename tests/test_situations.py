@@ -164,3 +164,17 @@ def test_notices_and_policies_never_show_a_profile_fact_or_the_gold() -> None:
                 assert str(user.facts[key]) not in text, (t.id, key, text)
         for n in t.notices:
             assert REG.scenarios[t.scenario].platform(t.gold.platform).name not in n.text
+
+
+def test_the_ptbench_form_of_a_v2_task_carries_what_decides_it() -> None:
+    """PTBench's records have no place for notices or an employer's rule: the export and the
+    PTBench-v0 id put them before the request, so the one-shot form stays decidable."""
+    ds = load_dataset("ptenv-v2-mini")
+    records = {r["id"]: r for r in ds.to_ptbench("test")}
+    task = next(t for t in ds.split("test") if t.notices)
+    assert records[task.id]["query"] == f"{task.notices[0].text} {task.query}"
+    plain = next(t for t in ds.split("test") if not t.notices and t.scenario not in getattr(ds.users[t.user_id], "policies", {}))
+    assert records[plain.id]["query"] == plain.query
+    env = gym.make("ptenv/PTBench-v0", dataset="ptenv-v2-mini", split="test")
+    obs = json.loads(env.reset(options={"task_id": task.id})[0])
+    assert obs["query"].startswith(task.notices[0].text)

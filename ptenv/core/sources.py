@@ -27,7 +27,7 @@ from ptenv.core.records import PTBenchRecord, load_records
 from ptenv.core.task_episode import TaskEpisode
 from ptenv.core.user_sim import SimulatedUser
 from ptenv.scenarios import TASK_KINDS, Task, load_dataset, render_profile
-from ptenv.scenarios.dataset import ptbench_answer
+from ptenv.scenarios.dataset import ptbench_answer, ptbench_query
 from ptenv.scoring import GoldAnswer
 from ptenv.tools_registry import Registry
 
@@ -132,7 +132,8 @@ class DatasetSource(_Keyed):
             tools = self._tools_text.get(tools) or self._tools_text.setdefault(tools, EncodedText(tools))
             answer, qp, pp = ptbench_answer(t, self.registry)
             profile = self.profile_text(t.user_id, t.scenario, visibility) or ""
-            hit = PTBenchRecord(0, t.id, profile, platforms, tools, t.query, answer, tuple(qp), tuple(pp), t.now, (t.gold.platform,))
+            query = ptbench_query(t, self.dataset.users[t.user_id])  # with v2's notices and rules
+            hit = PTBenchRecord(0, t.id, profile, platforms, tools, query, answer, tuple(qp), tuple(pp), t.now, (t.gold.platform,))
             self._one_shot[(key, visibility)] = hit
         return hit
 
