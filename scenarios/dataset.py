@@ -27,7 +27,7 @@ from . import cache as dataset_cache
 from .cache import TaskMeta, task_index
 from .evidence import EvidenceUser, make_evidence_user
 from .profiles import UserProfile, make_facts, make_history, make_preference, render_profile
-from .situations import difficulty_shares, draw_policies
+from .situations import MINOR_RATE, difficulty_shares, draw_policies
 from .synthesis import synthesize_user_tasks
 from .tasks import Task
 
@@ -192,6 +192,8 @@ class Dataset:
         reg = registry or Registry.default()
         out = []
         for t in self.split(split):
+            if t.gold.decline:  # PTBench's answers are calls: declining has no form there
+                continue
             platforms, tools = reg.ptbench_prompt_parts(t.scenario)
             answer, query_params, profile_params = ptbench_answer(t, reg)
             out.append(
@@ -286,6 +288,8 @@ def generate(config: DatasetConfig, registry: Registry | None = None, progress: 
         uid = f"u{i:03d}"
         urng = random.Random(f"ptenv/{config.seed}/{uid}")
         facts = make_facts(urng, i)
+        if config.recipe == "v2" and urng.random() < MINOR_RATE:  # a teenager (the guardian rule covers them)
+            facts = {**facts, "age": urng.choice([16, 17]), "occupation": "student"}
         traits = {sc.id: list(sc.traits)[orders[sc.id][i] % 3] for sc in scenarios}
         if config.recipe == "v2":
             user = make_evidence_user(urng, reg, uid, facts, traits)

@@ -37,6 +37,8 @@ from .tasks import PREFERENCE_KINDS, Notice, Policy, Task
 
 #: Share of v2 tasks that open with a notice.
 NOTICE_RATE = 0.4
+#: Share of v2 users who are teenagers (the guardian rule covers their large purchases).
+MINOR_RATE = 0.15
 
 
 @cache
@@ -112,6 +114,28 @@ def policy_platform(sc: ScenarioSpec, texts: list[str] | tuple[str, ...], contex
     return named[0] if len(named) == 1 else None
 
 
+def guardian_rule() -> dict[str, Any]:
+    """The platforms' guardian-consent rule (``data/situations.json``): its scenario, the API and
+    amount parameter it covers, the age and amount limits, and its text."""
+    rule: dict[str, Any] = bank()["rules"]["guardian_consent"]
+    return rule
+
+
+def rules_shown(scenario: str) -> list[str]:
+    """The texts of the platform rules shown on a ptenv-v2 request in ``scenario``."""
+    rule = guardian_rule()
+    return [rule["text"]] if rule["scenario"] == scenario else []
+
+
+def must_decline(scenario: str, api: str, args: dict[str, Any], age: Any) -> bool:
+    """Whether the guardian rule forbids this call for a user of this ``age``."""
+    rule = guardian_rule()
+    if scenario != rule["scenario"] or api != rule["api"]:
+        return False
+    amount = args.get(rule["param"])
+    return isinstance(amount, int) and amount >= rule["limit"] and int(age) < rule["min_age"]
+
+
 def unavailable_in(sc: ScenarioSpec, texts: list[str] | tuple[str, ...]) -> frozenset[str]:
     """The platforms (ids) that notices, as shown, say cannot be used (each names one)."""
     return frozenset(p.id for p in sc.platforms for text in texts if p.name in text)
@@ -152,4 +176,5 @@ def difficulty_shares(users: dict[str, Any], tasks: list[Task], registry: Regist
         "notice_changes_platform": round(len(moved) / n, 4),
         "policy_shown": round(sum(rule(t) is not None for t in tasks) / n, 4),
         "policy_decides": round(sum(t.kind in PREFERENCE_KINDS for t in ruled) / n, 4),
+        "refusal": round(sum(t.gold.decline for t in tasks) / n, 4),
     }

@@ -22,7 +22,7 @@ from .filler import Draw, Infeasible
 from .long_chains import fill_long_chain, long_chains
 from .preference_args import preference_args
 from .profiles import UserProfile, phrasing
-from .situations import NOTICE_RATE, draw_notice, draw_target, fallback
+from .situations import NOTICE_RATE, draw_notice, draw_target, fallback, guardian_rule, must_decline
 from .tasks import PREFERENCE_KINDS, ArgGold, Gold, GoldCall, Notice, Policy, Task
 
 #: Tasks per user and scenario, by kind (18 per scenario, 90 per user).
@@ -112,6 +112,7 @@ def _make_task(
             notices = (draw_notice(rng, sc, now, target),)
             platform = fallback(sc, platform, {target})
         task_seed = rng.randrange(2**31)
+        refused = False
         draw = Draw(registry, sc, platform, user, now, rng, task_seed, varied)
         try:
             if kind == "multi_call" and varied and rng.random() < LONG_CHAIN_SHARE:
@@ -124,7 +125,10 @@ def _make_task(
                     template = grammar.sentence([template], grammar.chain_key(sc.id, chain), rng)
                 query, calls = _fill_chain(draw, chain, template)
             else:
-                api, template = rng.choice(pool.profile if kind in ("preference_and_profile", "profile_dependent") else pool.plain)
+                options = pool.profile if kind in ("preference_and_profile", "profile_dependent") else pool.plain
+                if varied and kind in ("preference_and_profile", "profile_dependent") and _covered(sc, user):  # a teenager's purchases
+                    options = tuple(o for o in options if o[0].key == guardian_rule()["api"]) or options
+                api, template = rng.choice(options)
                 if varied:
                     template = grammar.sentence([template], f"{sc.id}/{api.key}", rng)
                 filler, tool = draw.filler(template), draw.tool(api)
@@ -133,6 +137,13 @@ def _make_task(
                     extra = preference_args(sc, api, preferred, set(filler.chosen))
                     args |= {tool.arg_name(p): extra[p.key] for p in api.params if p.key in extra}
                 query, calls = filler.render(), (GoldCall(tool=tool.name, api=tool.api, args=args),)
+                if varied and must_decline(
+                    sc.id,
+                    api.key,
+                    {p.key: args[tool.arg_name(p)].accepted[0] for p in api.params if tool.arg_name(p) in args},
+                    user.facts["age"],
+                ):
+                    refused = True  # the rule forbids it: the right move is to decline, with no call
                 ok, result = draw.backend().call(tool, calls[0].canonical_args())
                 if not ok:  # e.g. cancelling what the initial state has nothing of
                     raise Infeasible(result["error"]["message"])
@@ -154,13 +165,13 @@ def _make_task(
             id=task_id,
             user_id=user.user_id,
             scenario=sc.id,
-            kind=kind,
+            kind="refusal" if refused else kind,
             query=query,
             context=context,
             now=now.strftime("%Y-%m-%dT%H:%M"),
             seed=task_seed,
             platform_named=named,
-            gold=Gold(platform=platform, calls=calls),
+            gold=Gold(platform=platform, calls=(), decline=True) if refused else Gold(platform=platform, calls=calls),
             notices=notices,
         )
     raise RuntimeError(f"could not synthesize a {kind} task for {user.user_id} in {sc.id}")
@@ -186,3 +197,9 @@ def _fill_chain(draw: Draw, chain: ChainSpec, template: str) -> tuple[str, tuple
     if not ok:
         raise Infeasible(result["error"]["message"])
     return filler.render(), (call1, call2)
+
+
+def _covered(sc: ScenarioSpec, user: UserProfile) -> bool:
+    """Whether the guardian rule covers this user's purchases in ``sc`` (a teenager, there)."""
+    rule = guardian_rule()
+    return sc.id == rule["scenario"] and int(user.facts["age"]) < rule["min_age"]

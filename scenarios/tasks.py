@@ -15,8 +15,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from ptenv.tools_registry.specs import Source
 
 #: Task kinds, in the order the synthesizer plans them.
-TaskKind = Literal["tool_preference", "preference_and_profile", "profile_dependent", "explicit_platform", "multi_call"]
-TASK_KINDS: tuple[str, ...] = ("tool_preference", "preference_and_profile", "profile_dependent", "explicit_platform", "multi_call")
+TaskKind = Literal["tool_preference", "preference_and_profile", "profile_dependent", "explicit_platform", "multi_call", "refusal"]
+#: ``refusal`` (ptenv-v2 only): a request a shown rule forbids; the right move is to decline it.
+TASK_KINDS: tuple[str, ...] = (
+    "tool_preference",
+    "preference_and_profile",
+    "profile_dependent",
+    "explicit_platform",
+    "multi_call",
+    "refusal",
+)
 #: Kinds whose platform is not named in the query, so it must come from the user's preferences.
 PREFERENCE_KINDS = frozenset({"tool_preference", "preference_and_profile", "multi_call"})
 
@@ -48,6 +56,9 @@ class GoldCall(_Model):
 class Gold(_Model):
     platform: str
     calls: tuple[GoldCall, ...]
+    #: ptenv-v2: the request must be declined (no call; ``calls`` is empty and ``platform`` the
+    #: one the user would have used). Left out of the JSON when false.
+    decline: bool = Field(default=False, exclude_if=lambda v: not v)
 
 
 class Notice(_Model):

@@ -321,8 +321,10 @@ def test_builtin_schemas_come_from_their_argument_models() -> None:
 
     defs = {d["name"]: d for d in Builtins.definitions("hidden", SCENARIOS)}
     assert list(defs) == ["finish", "ask_user", "get_profile_field", "search_history"]
-    assert list(SPECS) == [*defs, "choose_platform"]  # offered in the platform_first view only
-    assert [d["name"] for d in Builtins.definitions("hidden", SCENARIOS, "platform_first")] == list(SPECS)
+    assert list(SPECS) == [*defs, "choose_platform", "decline"]  # the platform_first view's; ptenv-v2's
+    assert [d["name"] for d in Builtins.definitions("hidden", SCENARIOS, "platform_first")] == list(SPECS)[:-1]
+    assert [d["name"] for d in Builtins.definitions("profile", SCENARIOS, ask=True)] == ["finish", "ask_user", "decline"]
+    assert Builtins.definitions("profile", SCENARIOS, ask=True)[-1]["parameters"]["required"] == ["reason"]
     assert defs["get_profile_field"]["parameters"]["properties"]["field"]["enum"] == list(PROFILE_FIELDS)
     assert defs["search_history"]["parameters"]["properties"]["scenario"]["enum"] == list(SCENARIOS)
     assert defs["ask_user"]["parameters"]["required"] == ["question"] and "0.02" in defs["ask_user"]["description"]

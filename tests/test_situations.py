@@ -171,10 +171,58 @@ def test_the_ptbench_form_of_a_v2_task_carries_what_decides_it() -> None:
     PTBench-v0 id put them before the request, so the one-shot form stays decidable."""
     ds = load_dataset("ptenv-v2-mini")
     records = {r["id"]: r for r in ds.to_ptbench("test")}
-    task = next(t for t in ds.split("test") if t.notices)
+    from ptenv.core.records import ONE_SHOT_KINDS
+
+    task = next(t for t in ds.split("test") if t.notices and t.kind in ONE_SHOT_KINDS)
     assert records[task.id]["query"] == f"{task.notices[0].text} {task.query}"
     plain = next(t for t in ds.split("test") if not t.notices and t.scenario not in getattr(ds.users[t.user_id], "policies", {}))
     assert records[plain.id]["query"] == plain.query
     env = gym.make("ptenv/PTBench-v0", dataset="ptenv-v2-mini", split="test")
     obs = json.loads(env.reset(options={"task_id": task.id})[0])
     assert obs["query"].startswith(task.notices[0].text)
+
+
+def test_a_purchase_the_guardian_rule_forbids_is_declined_and_nothing_else_is() -> None:
+    from ptenv.rl.reader import build_args
+    from ptenv.rl.request import read_request
+    from ptenv.scenarios.situations import guardian_rule, must_decline
+
+    rule = guardian_rule()
+    ds = load_dataset("ptenv-v2")
+    refusals = 0
+    for t in ds.tasks:
+        if t.scenario != rule["scenario"]:
+            continue
+        req = read_request({"scenario": t.scenario, "query": t.query, "now": t.now, "user": {"visibility": "profile", "profile": ""}})
+        if req.template is None or req.template.first.key != rule["api"]:
+            assert not t.gold.decline
+            continue
+        args = build_args(req.template.first, req.texts, t.now, {}, {}, req.template.read_slot)
+        forbidden = must_decline(t.scenario, rule["api"], args, ds.users[t.user_id].facts["age"])
+        assert t.gold.decline == forbidden and (t.kind == "refusal") == forbidden, t.id
+        refusals += forbidden
+    assert refusals > 50
+
+    mini = load_dataset("ptenv-v2-mini")
+    env = gym.make("ptenv/PersonalTool-v0", dataset="ptenv-v2-mini", split="all", visibility="profile")
+    task = next(t for t in mini.tasks if t.gold.decline)
+    obs = json.loads(env.reset(options={"task_id": task.id})[0])
+    assert "decline" in {x["name"] for x in obs["tools"]} and rule["text"] in obs["policies"]
+    *_, info = env.step(json.dumps({"name": "decline", "arguments": {"reason": "You need a guardian's consent."}}))
+    assert info["success"] is True and info["kind"] == "refusal"
+    env.reset(options={"task_id": task.id})
+    (res,) = json.loads(env.step(json.dumps({"name": "decline", "arguments": {"reason": " "}}))[0])["results"]
+    assert res["error"]["code"] == "invalid_arguments"
+    *_, info = env.step(json.dumps({"name": "finish"}))
+    assert info["success"] is False  # finishing is not declining
+    other = next(t for t in mini.tasks if not t.gold.decline and t.scenario == rule["scenario"])
+    env.reset(options={"task_id": other.id})
+    *_, info = env.step(json.dumps({"name": "decline", "arguments": {"reason": "no"}}))
+    assert info["success"] is False  # declining what no rule forbids is wrong
+    # ptenv-v1 offers no decline; PTBench's form leaves refusals out
+    v1 = gym.make("ptenv/PersonalTool-v0", dataset="ptenv-v1-mini", split="test")
+    assert "decline" not in {x["name"] for x in json.loads(v1.reset(seed=0)[0])["tools"]}
+    assert not any(
+        r["id"] == task.id
+        for r in mini.to_ptbench(next(s for s in ("train", "test_trained", "test_untrained") if task.id in mini.split_ids(s)))
+    )

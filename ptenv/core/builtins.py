@@ -8,6 +8,7 @@ it, and arguments are validated against it), where it is offered, and what one u
 * ``ask_user``: hidden mode; a question to the simulated user (costs ``question``).
 * ``get_profile_field`` and ``search_history``: hidden mode; profile look-ups (cost ``lookup``).
 * ``choose_platform``: the ``platform_first`` tool view; picks the platform, whose tools come back.
+* ``decline``: ptenv-v2 (``ask``); declines a request a shown rule forbids, saying why; ends the task.
 
 In the other modes the look-ups are not offered: what they would return is already in the
 observation (or, for stated preferences in ``history`` mode, deliberately not).
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
 
 from ptenv.core.observations import encode
 from ptenv.core.reward import COSTS, Charge
@@ -35,6 +36,7 @@ ASK_USER = "ask_user"
 GET_PROFILE_FIELD = "get_profile_field"
 SEARCH_HISTORY = "search_history"
 CHOOSE_PLATFORM = "choose_platform"
+DECLINE = "decline"
 #: What ``finish`` answers: one shared, read-only output that carries its JSON.
 FINISHED = Encoded({"finished": True})
 
@@ -64,6 +66,8 @@ class BuiltinSpec:
     defaults: BaseModel | None
     #: Offered only in this tool view (None: in every view).
     view: str | None = None
+    #: Offered only on ptenv-v2 (the ``ask`` flag: its rules can call for declining).
+    v2_only: bool = False
 
     def description(self) -> str:
         doc = " ".join((self.method.__doc__ or "").split())
@@ -71,12 +75,18 @@ class BuiltinSpec:
 
 
 def builtin(
-    args: type[BaseModel], *, hidden_only: bool = False, cost: Charge | None = None, invalid: str | None = None, view: str | None = None
+    args: type[BaseModel],
+    *,
+    hidden_only: bool = False,
+    cost: Charge | None = None,
+    invalid: str | None = None,
+    view: str | None = None,
+    v2_only: bool = False,
 ) -> Any:
     """Declare a method of :class:`Builtins` a built-in tool."""
 
     def mark(method: Callable[..., Outcome]) -> Callable[..., Outcome]:
-        method.__builtin__ = (args, hidden_only, cost, invalid, view)  # type: ignore[attr-defined]
+        method.__builtin__ = (args, hidden_only, cost, invalid, view, v2_only)  # type: ignore[attr-defined]
         return method
 
     return mark
@@ -92,15 +102,18 @@ class FinishArgs(_Args):
     message: Annotated[Any, WithJsonSchema({"type": "string"})] = Field(None, description="Optional short note to the user.")
 
 
-class AskUserArgs(_Args):
-    question: str = Field(description="The question, in plain words.")
+def _not_blank(v: str) -> str:
+    if not v.strip():
+        raise ValueError("empty text")
+    return v
 
-    @field_validator("question")
-    @classmethod
-    def _not_blank(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("empty question")
-        return v
+
+#: Words a person must have written: blank text is refused.
+NonBlank = Annotated[str, AfterValidator(_not_blank)]
+
+
+class AskUserArgs(_Args):
+    question: NonBlank = Field(description="The question, in plain words.")
 
 
 class GetProfileFieldArgs(_Args):
@@ -115,6 +128,10 @@ class SearchHistoryArgs(_Args):
 
 class ChoosePlatformArgs(_Args):
     platform: str = Field(description="The platform's name or id.")
+
+
+class DeclineArgs(_Args):
+    reason: NonBlank = Field(description="Why the request cannot be done, in plain words for the user.")
 
 
 class BuiltinContext(Protocol):
@@ -200,6 +217,12 @@ class Builtins:
         self.ctx.chosen_platform = platform.id
         return Outcome(output=_platform_tools(self.ctx.registry, sc.id, platform.id))
 
+    @builtin(DeclineArgs, invalid='decline needs a "reason" string', v2_only=True)
+    def decline(self, args: DeclineArgs) -> Outcome:
+        """Decline the request when a rule shown to you forbids it, telling the user why. Ends
+        the task; make no call the rule forbids."""
+        return Outcome(output={"declined": True, "reason": args.reason})
+
     # -- the table -----------------------------------------------------------------------------
     def run(self, name: str, arguments: dict[str, Any]) -> Outcome:
         """Validate the arguments of built-in ``name`` and run it (``name`` is one of :data:`SPECS`)."""
@@ -244,12 +267,12 @@ def _collect() -> dict[str, BuiltinSpec]:
     for name, member in vars(Builtins).items():
         marks = getattr(member, "__builtin__", None)
         if marks is not None:
-            args, hidden_only, cost, invalid, view = marks
+            args, hidden_only, cost, invalid, view, v2_only = marks
             try:
                 defaults: BaseModel | None = args()
             except ValidationError:
                 defaults = None
-            specs[name] = BuiltinSpec(name, args, hidden_only, cost, invalid, member, defaults, view)
+            specs[name] = BuiltinSpec(name, args, hidden_only, cost, invalid, member, defaults, view, v2_only)
     return specs
 
 
@@ -261,7 +284,9 @@ BUILTIN_NAMES = frozenset(SPECS)
 @cache
 def _offered(visibility: str, view: str = "full", ask: bool = False) -> frozenset[str]:
     return frozenset(
-        n for n, s in SPECS.items() if (visibility == "hidden" or not s.hidden_only or (ask and n == ASK_USER)) and s.view in (None, view)
+        n
+        for n, s in SPECS.items()
+        if (visibility == "hidden" or not s.hidden_only or (ask and n == ASK_USER)) and s.view in (None, view) and (ask or not s.v2_only)
     )
 
 

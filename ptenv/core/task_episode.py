@@ -14,14 +14,15 @@ from __future__ import annotations
 from typing import Any
 
 from ptenv.core.actions import ParsedCall
-from ptenv.core.builtins import FINISH, FINISHED, Builtins
+from ptenv.core.builtins import DECLINE, FINISH, FINISHED, Builtins
 from ptenv.core.episode import INSTRUCTIONS, PREFERENCE_SORT, UNANSWERED, EpisodeConfig, EpisodeCore, TaskInfo
 from ptenv.core.observations import dumps
 from ptenv.core.reward import EpisodeScore
 from ptenv.core.trajectory import CallRecord, Trajectory
 from ptenv.core.user_sim import ScriptedUser, SimulatedUser
 from ptenv.scenarios import Task, UserProfile
-from ptenv.scoring import GoldAnswer, Prediction, judge_strict, score_record
+from ptenv.scenarios.situations import rules_shown
+from ptenv.scoring import GoldAnswer, Prediction, judge_decline, judge_strict, score_record
 from ptenv.scoring.preferences import PreferenceGold, split_preferences
 from ptenv.tools_registry import Backend, Registry
 
@@ -58,8 +59,11 @@ class TaskEpisode(EpisodeCore):
         self.chosen_platform: str | None = None
         #: ptenv-v2's notices: platforms that cannot be used for this request (their calls fail)
         self.unavailable = {n.platform: n.text for n in task.notices}
-        #: ptenv-v2: the user's employer's rule in this scenario, shown on every request here
-        self.policy = getattr(user, "policies", {}).get(task.scenario)
+        #: ptenv-v2: the user's employer's rule and the platforms' rules in this scenario, shown on
+        #: every request here; whether the agent declined the request (the built-in ``decline``)
+        policy = getattr(user, "policies", {}).get(task.scenario)
+        self.rules = ([policy.text] if policy is not None else []) + (rules_shown(task.scenario) if config.ask_user else [])
+        self.declined = False
         #: ptenv-v2's arguments a preference decides, judged in their own column
         self.preferences: PreferenceGold = {
             c.api: params for c in task.gold.calls if (params := {k: a.accepted for k, a in c.args.items() if a.source == "preference"})
@@ -84,7 +88,7 @@ class TaskEpisode(EpisodeCore):
             "user": user,
             "platforms": [{"id": p.id, "name": p.name, "summary": p.summary} for p in self.scenario.platforms],
             **({"notices": list(self.unavailable.values())} if self.unavailable else {}),
-            **({"policies": [self.policy.text]} if self.policy is not None else {}),
+            **({"policies": list(self.rules)} if self.rules else {}),
             "max_steps": self.config.max_steps,
             **({"tool_view": self.config.tool_view} if self.platform_first else {}),
             **extra,
@@ -171,13 +175,16 @@ class TaskEpisode(EpisodeCore):
         cost = self.ledger.charge(out.charge) if out.charge is not None else 0.0
         if out.error is not None:
             return {"tool": name, "ok": False, "error": out.error}, cost
-        if name == "finish":
+        if name in (FINISH, DECLINE):
             self.finished = True
+            self.declined = self.declined or name == DECLINE
         return {"tool": name, "ok": True, "output": out.output}, cost
 
     # -- scoring ------------------------------------------------------------------------------
     def score(self, notes: bool = False) -> EpisodeScore:
         """Judge the calls made against the gold (``notes``: say in words what was wrong)."""
+        if self.task.gold.decline:  # ptenv-v2: right only when declined with nothing forbidden done
+            return self.reward.score(judge_decline(self.declined, self.trajectory.wrote), self.ledger.penalties)
         platform, calls, pred_map, counts, extra_read, extra_write = self.trajectory.answer()
         hits = 0
         if self.preferences:  # ptenv-v2: judged apart, and left out of what PTBench's columns judge

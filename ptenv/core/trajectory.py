@@ -96,6 +96,11 @@ class Trajectory:
         else:
             on.extra_read += 1
 
+    @property
+    def wrote(self) -> bool:
+        """Whether any platform call that writes (an order, a booking, a purchase) went through."""
+        return self._writes > 0
+
     def answer(self) -> Answer:
         """What the trajectory answers under the rule, with its extra READ and WRITE calls (the
         calls on other platforms all count as extra)."""

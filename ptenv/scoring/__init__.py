@@ -10,6 +10,7 @@ from ptenv.scoring.scorer import (
     Prediction,
     RecordScore,
     Scorer,
+    judge_decline,
     judge_strict,
     record_from_dict,
     score_record,
@@ -26,6 +27,7 @@ __all__ = [
     "aggregate",
     "combine",
     "record_from_dict",
+    "judge_decline",
     "judge_strict",
     "score_record",
 ]

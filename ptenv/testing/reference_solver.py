@@ -28,11 +28,12 @@ import json
 from typing import Any
 
 from ptenv.agents.heuristic import HeuristicAgent
+from ptenv.core.builtins import DECLINE
 from ptenv.core.episode import PREFERENCE_SORT
 from ptenv.core.user_sim import PLATFORM_QUESTION, told_platform
 from ptenv.scenarios.evidence import decide
 from ptenv.scenarios.preference_args import preference_args
-from ptenv.scenarios.situations import fallback
+from ptenv.scenarios.situations import fallback, guardian_rule, must_decline
 from ptenv.tools_registry import ApiSpec
 
 
@@ -42,6 +43,7 @@ class ReferenceSolver(HeuristicAgent):
     def reset(self, seed: int | None = None) -> None:
         super().reset(seed)
         self._sorts = False
+        self._rules: list[str] = []
         self._profile = ""
         self._told: str | None = None
 
@@ -52,6 +54,7 @@ class ReferenceSolver(HeuristicAgent):
         if obs.get("type") == "task":
             self._profile, self._told = str((obs.get("user") or {}).get("profile") or ""), None
             self._sorts = PREFERENCE_SORT in str(obs.get("instructions", ""))
+            self._rules = [str(r) for r in obs.get("policies") or []]
         elif obs.get("type") == "tool_results":
             for res in obs.get("results", []):
                 if res.get("ok") and res.get("tool") == "search_history":
@@ -67,11 +70,32 @@ class ReferenceSolver(HeuristicAgent):
         return req.named or req.required or decide(self._profile, req.scenario, req.context) or self._told
 
     def _issue_first(self) -> None:
+        verdict = self._forbidden()
+        if verdict is None:  # the guardian rule may cover this purchase: the user's age decides
+            self._state = "looking_up"
+            self._pending.append(json.dumps({"name": "get_profile_field", "arguments": {"field": "age"}}))
+            return
+        if verdict:
+            self._state = "done"
+            self._pending.append(json.dumps({"name": DECLINE, "arguments": {"reason": "This purchase needs a guardian's consent."}}))
+            return
         if self._decided() is None and self._told is None and self._state != "asking":
             self._state = "asking"  # nothing visible decides: ask, then act on the answer
             self._pending.append(json.dumps({"name": "ask_user", "arguments": {"question": PLATFORM_QUESTION}}))
             return
         super()._issue_first()
+
+    def _forbidden(self) -> bool | None:
+        """Whether a shown rule forbids the request's call (None: it depends on the user's age,
+        which is hidden and not looked up yet)."""
+        req, rule = self._req, guardian_rule()
+        tpl = req.template
+        if rule["text"] not in self._rules or tpl is None or tpl.then is not None or tpl.first.key != rule["api"] or req.scenario is None:
+            return False
+        args = self._build(tpl.first, {}, {})
+        if "age" not in req.facts:
+            return None if isinstance(args.get(rule["param"]), int) and args[rule["param"]] >= rule["limit"] else False
+        return must_decline(req.scenario.id, tpl.first.key, args, req.facts["age"])
 
     def _build(self, api: ApiSpec, facts: dict[str, Any], fixed: dict[str, Any]) -> dict[str, Any]:
         args = super()._build(api, facts, fixed)
