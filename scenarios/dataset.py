@@ -57,7 +57,7 @@ DATASETS: dict[str, DatasetConfig] = {
     "ptenv-v1": DatasetConfig("ptenv-v1", seed=2505_04072, n_users=120, n_untrained=9),
     # A small dataset with the same recipe, for quick experiments and tests.
     "ptenv-v1-mini": DatasetConfig("ptenv-v1-mini", seed=7, n_users=12, n_untrained=2),
-    # Being built (docs/datasets.md): its bytes change until it is complete; not pinned yet.
+    # Harder and still decidable (docs/datasets.md); pinned like ptenv-v1 (tests/test_dataset_v2.py).
     "ptenv-v2": DatasetConfig("ptenv-v2", seed=2026_1202, n_users=120, n_untrained=9, recipe="v2"),
     "ptenv-v2-mini": DatasetConfig("ptenv-v2-mini", seed=11, n_users=12, n_untrained=2, recipe="v2"),
 }

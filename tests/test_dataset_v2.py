@@ -1,4 +1,4 @@
-"""ptenv-v2 (being built): harder evidence that is still decidable from what an agent may see."""
+"""ptenv-v2: harder evidence, wording, situations and rules, still decidable from what an agent may see."""
 
 from __future__ import annotations
 
@@ -17,6 +17,14 @@ from ptenv.tools_registry import Registry
 
 SOLVER = "ptenv.testing.reference_solver:ReferenceSolver"
 REG = Registry.default()
+
+
+#: ptenv-v2's bytes: a change to the generator or its data that alters them needs a new version id.
+PTENV_V2_SHA256 = "4f8cfa65444f226a22f9aec763b9cbb663a540e1ec5b922e2a3ca9e42a92c679"
+
+
+def test_v2_is_pinned() -> None:
+    assert generate(DATASETS["ptenv-v2"]).checksum() == PTENV_V2_SHA256, "ptenv-v2 changed: bump the dataset version"
 
 
 def test_v2_is_generated_from_its_seed_and_read_back_from_the_cache() -> None:
