@@ -1,5 +1,12 @@
 """ptenv-v2's situations: what the world says before a request, and what it changes.
 
+Three kinds, each shown to the agent (``notices`` and ``policies`` in the observation) and each
+with one published reading: a **notice** that a platform cannot be used (below); an
+**employer's rule** (:func:`draw_policies`, :func:`policy_platform`) that work spending in one
+situation goes through one platform, whatever the user would pick; a **platforms' rule**
+(:func:`guardian_rule`, :func:`must_decline`) under which a teenager's purchase of $50 or more is
+declined rather than made.
+
 Some v2 tasks open with a **notice** (:class:`~ptenv.scenarios.tasks.Notice`): a platform is down
 (an outage or a maintenance window), has stopped for the weather, is closed at this hour, or does
 not operate where the user is travelling. The notice is shown to the agent and the environment
