@@ -27,7 +27,7 @@ from . import cache as dataset_cache
 from .cache import TaskMeta, task_index
 from .evidence import EvidenceUser, make_evidence_user
 from .profiles import UserProfile, make_facts, make_history, make_preference, render_profile
-from .situations import MINOR_RATE, difficulty_shares, draw_policies
+from .situations import MINOR_RATE, difficulty_shares, draw_policies, employer_rule
 from .synthesis import synthesize_user_tasks
 from .tasks import Task
 
@@ -258,7 +258,7 @@ def ptbench_query(task: Task, user: UserProfile) -> str:
     """A task's request in PTBench's one-shot form: on ptenv-v2, the notices and the employer's
     rule that decide it go first (PTBench's records have no place for them, and without them such
     a task could not be decided); else the query as it is."""
-    policy = getattr(user, "policies", {}).get(task.scenario)
+    policy = employer_rule(user, task.scenario)
     said = [n.text for n in task.notices] + ([policy.text] if policy is not None else [])
     return " ".join([*said, task.query]) if said else task.query
 

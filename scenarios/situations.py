@@ -111,6 +111,13 @@ def draw_policies(rng: random.Random, registry: Registry) -> dict[str, Policy]:
     return out
 
 
+def employer_rule(user: Any, scenario: str) -> Policy | None:
+    """The user's employer's rule in ``scenario`` (ptenv-v2's users may have one; ptenv-v1's
+    never do)."""
+    rule: Policy | None = getattr(user, "policies", {}).get(scenario)
+    return rule
+
+
 def policy_platform(sc: ScenarioSpec, texts: list[str] | tuple[str, ...], context: str | None) -> str | None:
     """The platform (id) shown policies require for a request in ``context`` (None: none applies).
     Each scenario's rule is about one published situation; its text names one platform."""
@@ -166,7 +173,7 @@ def difficulty_shares(users: dict[str, Any], tasks: list[Task], registry: Regist
     n = max(1, len(tasks))
 
     def rule(t: Task) -> Policy | None:
-        return getattr(users[t.user_id], "policies", {}).get(t.scenario)
+        return employer_rule(users[t.user_id], t.scenario)
 
     ruled = [t for t in tasks if (p := rule(t)) is not None and p.context == t.context]
     ruled_ids = {t.id for t in ruled}

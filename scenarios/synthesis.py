@@ -22,8 +22,8 @@ from .filler import Draw, Infeasible
 from .long_chains import fill_long_chain, long_chains
 from .preference_args import preference_args
 from .profiles import UserProfile, phrasing
-from .situations import NOTICE_RATE, draw_notice, draw_target, fallback, guardian_rule, must_decline
-from .tasks import PREFERENCE_KINDS, ArgGold, Gold, GoldCall, Notice, Policy, Task
+from .situations import NOTICE_RATE, draw_notice, draw_target, employer_rule, fallback, guardian_rule, must_decline
+from .tasks import PREFERENCE_KINDS, ArgGold, Gold, GoldCall, Notice, Task
 
 #: Tasks per user and scenario, by kind (18 per scenario, 90 per user).
 KIND_PLAN: tuple[tuple[str, int], ...] = (
@@ -96,7 +96,7 @@ def _make_task(
         else:
             platform = preferred
         # ptenv-v2: an employer's rule decides work spending (shown on all the user's requests here)
-        policy: Policy | None = getattr(user, "policies", {}).get(sc.id)
+        policy = employer_rule(user, sc.id)
         ruled = policy is not None and context == policy.context
         if policy is not None and ruled:
             if kind in ("explicit_platform", "profile_dependent") and platform != policy.platform:

@@ -21,7 +21,7 @@ from ptenv.core.reward import EpisodeScore
 from ptenv.core.trajectory import CallRecord, Trajectory
 from ptenv.core.user_sim import ScriptedUser, SimulatedUser
 from ptenv.scenarios import Task, UserProfile
-from ptenv.scenarios.situations import rules_shown
+from ptenv.scenarios.situations import employer_rule, rules_shown
 from ptenv.scoring import GoldAnswer, Prediction, judge_decline, judge_strict, score_record
 from ptenv.scoring.preferences import PreferenceGold, split_preferences
 from ptenv.tools_registry import Backend, Registry
@@ -61,7 +61,7 @@ class TaskEpisode(EpisodeCore):
         self.unavailable = {n.platform: n.text for n in task.notices}
         #: ptenv-v2: the user's employer's rule and the platforms' rules in this scenario, shown on
         #: every request here; whether the agent declined the request (the built-in ``decline``)
-        policy = getattr(user, "policies", {}).get(task.scenario)
+        policy = employer_rule(user, task.scenario)
         self.rules = ([policy.text] if policy is not None else []) + (rules_shown(task.scenario) if config.ask_user else [])
         self.declined = False
         #: ptenv-v2's arguments a preference decides, judged in their own column

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ptenv.scenarios import Task, UserProfile
-from ptenv.scenarios.situations import fallback
+from ptenv.scenarios.situations import employer_rule, fallback
 from ptenv.tools_registry import ScenarioSpec
 
 #: Words that point at each profile field, matched as whole words (see the module docstring).
@@ -157,7 +157,7 @@ def wanted_now(situation: Situation) -> str:
     """The platform (id) the user wants for this request: their choice; on ptenv-v2 their
     employer's where its rule covers the request, or, when a notice rules their choice out, the
     available one they fall back on."""
-    policy = getattr(situation.user, "policies", {}).get(situation.scenario.id)
+    policy = employer_rule(situation.user, situation.scenario.id)
     if policy is not None and policy.context == situation.task.context:
         return str(policy.platform)
     pid = situation.user.preferred_platform(situation.scenario, situation.task.context)

@@ -103,41 +103,45 @@ def compile_template(
 def call_text(platform: str, api: ApiSpec, args: dict[str, Any]) -> str:
     """The action text of a call of ``api`` on ``platform`` (canonical ``args``, sent by the
     platform's names). The same calls recur (each request in each epoch): remembered by value."""
-    try:
-        key = (platform, api.key, tuple(args.items()))
-        hit = _CALL_TEXTS.get(key)
-    except TypeError:  # a list value: not hashable, encoded each time
-        return _encode_call(platform, api, args)
-    if hit is not None and hit[0] is api:  # the same spec (it is held here, so never another one)
-        return hit[1]
-    text = _encode_call(platform, api, args)
-    if len(_CALL_TEXTS) >= 16384:
-        _CALL_TEXTS.clear()
-    _CALL_TEXTS[key] = (api, text)
-    return text
+    return _remembered(_CALL_TEXTS, platform, api, args, lambda: _encode_call(platform, api, args))
 
 
-_CALL_TEXTS: dict[tuple[str, str, tuple[tuple[str, Any], ...]], tuple[ApiSpec, str]] = {}
+_CALL_TEXTS: dict[tuple[str, str, tuple[tuple[str, Any], ...]], tuple[ApiSpec, Any]] = {}
 
 
 def call_texts(sc: ScenarioSpec, api: ApiSpec, args: dict[str, Any]) -> tuple[str, ...]:
     """:func:`call_text` on each of the scenario's platforms, in their order: one look-up for the
     three (the candidate actions offer the same call on every platform at every step)."""
-    try:
-        key = (sc.id, api.key, tuple(args.items()))
-        hit = _CALL_TEXTS_BY_SCENARIO.get(key)
-    except TypeError:  # a list value: not hashable, encoded each time
-        return tuple(_encode_call(p.id, api, args) for p in sc.platforms)
-    if hit is not None and hit[0] is api:
-        return hit[1]
-    texts = tuple(_encode_call(p.id, api, args) for p in sc.platforms)
-    if len(_CALL_TEXTS_BY_SCENARIO) >= 16384:
-        _CALL_TEXTS_BY_SCENARIO.clear()
-    _CALL_TEXTS_BY_SCENARIO[key] = (api, texts)
+    texts: tuple[str, ...] = _remembered(
+        _CALL_TEXTS_BY_SCENARIO, sc.id, api, args, lambda: tuple(_encode_call(p.id, api, args) for p in sc.platforms)
+    )
     return texts
 
 
-_CALL_TEXTS_BY_SCENARIO: dict[tuple[str, str, tuple[tuple[str, Any], ...]], tuple[ApiSpec, tuple[str, ...]]] = {}
+_CALL_TEXTS_BY_SCENARIO: dict[tuple[str, str, tuple[tuple[str, Any], ...]], tuple[ApiSpec, Any]] = {}
+
+
+def _remembered(
+    memo: dict[tuple[str, str, tuple[tuple[str, Any], ...]], tuple[ApiSpec, Any]],
+    where: str,
+    api: ApiSpec,
+    args: dict[str, Any],
+    make: Callable[[], Any],
+) -> Any:
+    """``make()``, remembered by (``where``, the API, the arguments' values) in ``memo`` (bounded);
+    arguments that cannot be hashed (a list value) are encoded each time."""
+    try:
+        key = (where, api.key, tuple(args.items()))
+        hit = memo.get(key)
+    except TypeError:
+        return make()
+    if hit is not None and hit[0] is api:  # the same spec (it is held here, so never another one)
+        return hit[1]
+    made = make()
+    if len(memo) >= 16384:
+        memo.clear()
+    memo[key] = (api, made)
+    return made
 
 
 def _encode_call(platform: str, api: ApiSpec, args: dict[str, Any]) -> str:

@@ -22,11 +22,10 @@ from ptenv.rl.reader import (
     parse_facts,
     parse_history,
     profile_needs,
-    strip_context,
     strip_mention,
     strip_query,
 )
-from ptenv.rl.wordings import peel, read_varied
+from ptenv.rl.wordings import match_varied, peel
 from ptenv.scenarios import grammar
 from ptenv.scenarios.long_chains import LongChain
 from ptenv.scenarios.situations import policy_platform, unavailable_in
@@ -115,10 +114,10 @@ def _read_query(
     match = match_request(core, scenario, now)
     if match is not None:
         return context, named_id, match[0], None, tuple(match[1].items())
-    varied = read_varied(query, scenario, now)  # not a template as written: one of its v2 wordings?
+    core, named_id, context = peel(query, sc)  # not a template as written: a v2 wording or long chain?
+    varied = match_varied(core, scenario, now)
     if varied is not None:
-        return varied[0], varied[1], varied[2], None, tuple(varied[3].items())
-    core, named_id, context = peel(query, sc)
+        return context, named_id, varied[0], None, tuple(varied[1].items())
     long = match_long_chain(core, scenario, now)
     if long is not None:
         return context, named_id, None, long[0], tuple(long[1].items())
@@ -135,9 +134,9 @@ def wording_stats(tasks: list[Any]) -> dict[str, float]:
     for t in tasks:
         sc = registry.scenarios[t.scenario]
         core, _ = strip_mention(t.query, sc)
-        written += match_request(strip_context(core, sc)[0], t.scenario, t.now) is not None
         greeted += grammar.ungreet(core) != core
         _, _, tpl, chain, texts = _read_query(t.query, t.scenario, t.now)
+        written += tpl is not None and tpl.read_slot is None  # a template as written (no wording's slot reader)
         if tpl is not None:
             key, wording = (t.scenario, tpl.first.key, tpl.then.key if tpl.then else ""), tpl.pattern
         elif chain is not None:  # a long chain's wording: its text with the slot texts taken out

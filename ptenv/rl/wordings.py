@@ -118,15 +118,14 @@ def peel(query: str, sc: ScenarioSpec) -> tuple[str, str | None, str | None]:
     return text, next((p.id for p in sc.platforms if p.name == named), None), context
 
 
-def read_varied(query: str, scenario: str, now: str) -> tuple[str | None, str | None, Template, dict[tuple[str, str], str]] | None:
-    """(situation, named platform id, template, slot texts) of a v2 request; None if it is none."""
-    sc = Registry.default().scenarios[scenario]
-    text, named_id, context = peel(query, sc)
+def match_varied(core: str, scenario: str, now: str) -> tuple[Template, dict[tuple[str, str], str]] | None:
+    """The wording a v2 request (without its mention, greeting and situation: :func:`peel`) fills,
+    and its slot texts; None if it fills none."""
     buckets = varied_templates(scenario)
-    for tpl in (*buckets.get(_first_word(text), ()), *buckets.get("", ())):
-        if not tpl.may_match(text) or (m := tpl.regex.fullmatch(text)) is None:
+    for tpl in (*buckets.get(_first_word(core), ()), *buckets.get("", ())):
+        if not tpl.may_match(core) or (m := tpl.regex.fullmatch(core)) is None:
             continue
         texts = {slot: m.group(f"s{i}") for i, slot in enumerate(tpl.slots)}
         if _valid(tpl, texts, now):
-            return context, named_id, tpl, texts
+            return tpl, texts
     return None
