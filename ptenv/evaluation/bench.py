@@ -137,6 +137,8 @@ def vector() -> list[Row]:
         Row(s, "make_vec async, 1 env", a1, "steps/s", f["async1_vs_single"], "in process"),
         Row(s, "make_vec async, 2 envs", a2, "steps/s", f["async2_vs_async1"], "async, 1 env", (1.6, False, True)),
         Row(s, "  2 envs against one env in this process", a2, "steps/s", f["async2_vs_single"], "in process"),
+        Row(s, "floor: bare env of the same spaces, async, 1 env", f["bare1_steps_per_s"], "steps/s"),
+        Row(s, "floor: bare env of the same spaces, async, 2 envs", f["bare2_steps_per_s"], "steps/s", f["bare2_vs_bare1"], "bare, 1 env"),
     ]
 
 

@@ -175,16 +175,46 @@ def numeric_figures(rounds: int = 5, episodes: int = 300) -> dict[str, float]:
     return {k: _med_us(v) for k, v in s.items()}
 
 
-def vector_figures(steps: int = 6000, repeats: int = 3) -> dict[str, float]:
+class BareNumericEnv(gym.Env[np.ndarray, np.int64]):
+    """The floor of a vector env of the numeric ids: their spaces and a mask in ``info``, no work.
+    Episodes of 4 steps (the random picks' episodes average ~3.6)."""
+
+    metadata: dict[str, Any] = {"render_modes": []}
+
+    def __init__(self) -> None:
+        from ptenv.rl.candidates import SIZE, K
+
+        self.observation_space = gym.spaces.Box(0.0, 1.0, shape=(SIZE,), dtype=np.float32)
+        self.action_space = gym.spaces.Discrete(K)
+        self._obs = np.zeros(SIZE, dtype=np.float32)
+        self._mask = np.ones(K, dtype=np.int8)
+        self._t = 0
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        self._t = 0
+        return self._obs, {"action_mask": self._mask}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        self._t += 1
+        return self._obs, 0.0, self._t >= 4, False, {"action_mask": self._mask}
+
+
+def vector_figures(steps: int = 6000, repeats: int = 5) -> dict[str, float]:
     """Steps per second of ``PersonalTool-Numeric-v0``: one env in this process, and
-    ``gym.make_vec`` async with one and two worker processes (random valid candidates, after a
-    warm-up as long as the run, so each process has read the tasks it meets). Each is made,
-    timed and closed in turn (one open pool's sleeping workers slowed the next's: timing them
-    interleaved, all open, gave 2 envs 0.8x one), ``repeats`` times; the figures are medians,
-    the ratios medians of each repetition's."""
+    ``gym.make_vec`` async with one and two worker processes; and the same async pair on
+    :class:`BareNumericEnv`, the floor that Gymnasium's pipes and this machine's wake-ups allow.
+
+    Actions are random valid candidates drawn for the whole batch at once (as a policy acting on
+    a batch does), after a warm-up as long as the run, so each process has read the tasks it
+    meets; the process itself is warmed first (the one-env run), and the workers inherit that.
+    Each pool is made, timed and closed in turn (one open pool's sleeping workers slowed the
+    next's: timing them interleaved, all open, gave 2 envs 0.8x one), ``repeats`` times; the
+    figures are medians, the ratios medians of each repetition's."""
 
     def pick(rng: np.random.Generator, masks: np.ndarray) -> np.ndarray:
-        return np.array([rng.integers(int(m.sum())) for m in masks])  # the valid candidates come first
+        # the valid candidates come first: a uniform one of each row's is below its count
+        return (rng.random(len(masks)) * masks.sum(axis=1)).astype(np.int64)
 
     def single() -> float:
         env = gym.make("ptenv/PersonalTool-Numeric-v0", split="test")
@@ -205,8 +235,7 @@ def vector_figures(steps: int = 6000, repeats: int = 3) -> dict[str, float]:
         env.close()
         return rate
 
-    def vector(n: int) -> float:
-        venv = gym.make_vec("ptenv/PersonalTool-Numeric-v0", num_envs=n, vectorization_mode="async", split="test")
+    def timed(venv: gym.vector.VectorEnv[Any, Any, Any], n: int) -> float:
         _, info = venv.reset(seed=0)
         rng = np.random.default_rng(0)
         for _ in range(steps // n):
@@ -218,17 +247,32 @@ def vector_figures(steps: int = 6000, repeats: int = 3) -> dict[str, float]:
         venv.close()
         return rate
 
-    rates: dict[str, list[float]] = {"single": [], "async1": [], "async2": []}
+    def vector(n: int) -> float:
+        return timed(gym.make_vec("ptenv/PersonalTool-Numeric-v0", num_envs=n, vectorization_mode="async", split="test"), n)
+
+    def bare(n: int) -> float:
+        return timed(gym.vector.AsyncVectorEnv([BareNumericEnv] * n), n)
+
+    rates: dict[str, list[float]] = {k: [] for k in ("single", "async1", "async2", "bare1", "bare2")}
     for _ in range(repeats):
         rates["single"].append(single())
         rates["async1"].append(vector(1))
         rates["async2"].append(vector(2))
+        rates["bare1"].append(bare(1))
+        rates["bare2"].append(bare(2))
     med = statistics.median
+
+    def ratio(a: str, b: str) -> float:
+        return med(x / y for x, y in zip(rates[a], rates[b], strict=True))
+
     return {
         "single_steps_per_s": med(rates["single"]),
         "async1_steps_per_s": med(rates["async1"]),
         "async2_steps_per_s": med(rates["async2"]),
-        "async1_vs_single": med(a / b for a, b in zip(rates["async1"], rates["single"], strict=True)),
-        "async2_vs_async1": med(a / b for a, b in zip(rates["async2"], rates["async1"], strict=True)),
-        "async2_vs_single": med(a / b for a, b in zip(rates["async2"], rates["single"], strict=True)),
+        "bare1_steps_per_s": med(rates["bare1"]),
+        "bare2_steps_per_s": med(rates["bare2"]),
+        "async1_vs_single": ratio("async1", "single"),
+        "async2_vs_async1": ratio("async2", "async1"),
+        "async2_vs_single": ratio("async2", "single"),
+        "bare2_vs_bare1": ratio("bare2", "bare1"),
     }

@@ -294,41 +294,39 @@ def _request_view(
     return tuple(head), b.majority("same"), b.majority("default")
 
 
-#: Per-candidate features (F) and the global ones (G); the vector is G + K * F long.
-CAND_FEATURES = (
-    "valid",
-    "finish",
-    "p0",
-    "p1",
-    "p2",
-    "with_profile",
-    "named",
-    "same_majority",
-    "default_majority",
-    "learned_majority",
-    "chosen",
-    "learned_exact",
-    "told",
-    "lookup",
-    "ask",
-)
+#: Per-candidate features (F) and the global ones (G); the vector is G + K * F long. Per
+#: candidate: what it is, how its platform relates to what is known of the user's choice, and
+#: whether it is a look-up or the question.
+_WHAT = ("valid", "finish", "p0", "p1", "p2", "with_profile")
+_RELATES = ("named", "same_majority", "default_majority", "learned_majority", "chosen", "learned_exact", "told")
+CAND_FEATURES = (*_WHAT, *_RELATES, "lookup", "ask")
 F = len(CAND_FEATURES)
 G = 5 + 5 + 4 + 3 + 3 + 3 + 3 + 3 + 1
 SIZE = G + K * F
 
 
-#: The numeric observation's bytes (native float32): packing the list is faster than np.array's
-#: conversion of it, and gives the same values (Python floats rounded to float32 either way).
-_PACK = struct.Struct(f"{SIZE}f")
+#: The numeric observation's parts as native float32 bytes: packing floats is faster than
+#: np.array's conversion of a list, and gives the same values (Python floats rounded to float32
+#: either way). The request's part is packed once per request, the candidates' rows once per
+#: state (remembered), so a step packs only the 7 floats between them.
+_HEAD = struct.Struct("23f")
+_MID = struct.Struct("7f")
+_ROWS_PACK = struct.Struct(f"{K * F}f")
+_NO_HEAD = _HEAD.pack(*[0.0] * 23)
 
 
 def features(b: CandidateBuilder, cands: list[Candidate]) -> np.ndarray:
     """The numeric observation (float32, values in [0, 1])."""
-    # built as one list of floats and converted once: numpy's per-element writes cost more
     sc = b.scenario
-    vals = [*b.request_features(), *b.shares("learned")] if sc is not None else [0.0] * 26
+    if sc is not None:
+        head = b._request_cache.get("head")
+        if head is None:
+            head = b._request_cache["head"] = _HEAD.pack(*b.request_features())
+        l0, l1, l2 = b.shares("learned")
+    else:
+        head, l0, l1, l2 = _NO_HEAD, 0.0, 0.0, 0.0
     stage = min(b.stage, 2)
-    vals += (1.0 if stage == 0 else 0.0, 1.0 if stage == 1 else 0.0, 1.0 if stage == 2 else 0.0, 1.0 if b.last_ok else 0.0)
+    mid = _MID.pack(l0, l1, l2, stage == 0, stage == 1, stage == 2, b.last_ok)
     same, default = b.request_majorities() if sc is not None else (None, None)
     learned, exact = b.majority("learned"), b.majority("exact")
     named, chosen, told = b.named, b.chosen, b.told
@@ -339,14 +337,14 @@ def features(b: CandidateBuilder, cands: list[Candidate]) -> np.ndarray:
     if rows is None:
         if len(_ROWS) >= 16384:
             _ROWS.clear()
-        rows = _ROWS[key] = _rows(sc, cands[:K], named, same, default, learned, exact, chosen, told)
-    vals += rows
-    vals += [0.0] * (SIZE - len(vals))
-    return np.frombuffer(bytearray(_PACK.pack(*vals)), dtype=np.float32)  # a bytearray: writable
+        values = _rows(sc, cands[:K], named, same, default, learned, exact, chosen, told)
+        rows = _ROWS[key] = _ROWS_PACK.pack(*values, *[0.0] * (K * F - len(values)))
+    return np.frombuffer(bytearray(head + mid + rows), dtype=np.float32)  # a bytearray: writable
 
 
-#: Candidate rows by (scenario, the candidates, the platforms they are matched against). Bounded.
-_ROWS: dict[tuple[Any, ...], tuple[float, ...]] = {}
+#: Candidate rows (packed, padded to ``K`` candidates) by (scenario, the candidates, the
+#: platforms they are matched against). Bounded.
+_ROWS: dict[tuple[Any, ...], bytes] = {}
 
 
 def _rows(

@@ -147,7 +147,8 @@ def _callbacks_class() -> Any:
     class TaskMetrics(RLlibCallback):
         def on_episode_end(self, *, episode: Any, metrics_logger: Any = None, **kwargs: Any) -> None:
             info = episode.get_infos(-1)
-            terms = info.get("reward_terms") if isinstance(info, dict) else None
+            result = info.get("result") if isinstance(info, dict) else None  # a RequestResult
+            terms = getattr(result, "reward_terms", None)
             if terms and metrics_logger is not None:
                 for key in ("platform", "profile_args"):
                     metrics_logger.log_value(key, float(terms[key]), reduce="mean", window=200)

@@ -16,7 +16,7 @@ both applied (history visibility for the first; for the second a hidden profile,
 
 from __future__ import annotations
 
-from typing import Any, SupportsFloat
+from typing import Any, NamedTuple, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
@@ -111,6 +111,26 @@ class NumericObservation(gym.ObservationWrapper[np.ndarray, Any, Any], gym.utils
         return features(self._cands.builder, self._cands.candidates)
 
 
+class RequestResult(NamedTuple):
+    """A closed request's result, as the numeric ids put it in ``info["result"]``.
+
+    One value rather than the text ids' nested dicts: a vector env merges every key of every
+    step's info into arrays, recursively, and with the text ids' ~35 keys that merging cost the
+    parent process more per step than the worker's env step did (``gym.make_vec``, async). A
+    named tuple: made in a fraction of a frozen dataclass's time, on every request's last step."""
+
+    task_id: str
+    scenario: str
+    kind: str
+    success: bool
+    reward_terms: dict[str, float]
+    metrics: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The result as the text ids report it (:data:`ptenv.envs.base.RESULT_KEYS`)."""
+        return self._asdict()
+
+
 class NumericEnv(gym.Env[np.ndarray, np.int64]):
     """
     ## Description
@@ -123,11 +143,25 @@ class NumericEnv(gym.Env[np.ndarray, np.int64]):
     ## Observation Space
     ``Box(0, 1, (165,), float32)``: see :func:`ptenv.rl.candidates.features`.
 
-    ## Starting State, Rewards, Episode End, Information
-    Those of the wrapped id (``env_id``), plus ``action_mask`` in ``info``.
+    ## Starting State, Rewards, Episode End
+    Those of the wrapped id (``env_id``).
+
+    ## Information
+    Only what an RL loop reads, so that a vector env's workers send little and its parent merges
+    little (measured with ``ptenv bench --only vector``):
+
+    * every step: ``action_mask`` (int8, ``K``), 1 for the real candidates;
+    * after ``reset``: ``task_id`` too;
+    * a step that closes a request: ``success`` (bool) and ``result``, a :class:`RequestResult`
+      (task, kind, success, reward terms, PTBench's columns); :meth:`closed_tasks` reads it;
+    * ``PersonalSession-Numeric-v0``'s last step: ``session`` (the session's summary);
+    * with ``debug=True``: ``gold``, where the wrapped id puts it.
+
+    ``full_info=True`` gives every key of the wrapped id's info instead (plus ``action_mask``).
 
     ## Arguments
-    ``env_id`` (``"ptenv/PersonalTool-v0"``) and that id's keyword arguments.
+    ``env_id`` (``"ptenv/PersonalTool-v0"``), ``full_info`` (False) and the wrapped id's keyword
+    arguments.
 
     ## Version History
     * v0: initial version.
@@ -135,36 +169,67 @@ class NumericEnv(gym.Env[np.ndarray, np.int64]):
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
-    def __init__(self, env_id: str = "ptenv/PersonalTool-v0", render_mode: str | None = None, **kwargs: Any):
+    def __init__(self, env_id: str = "ptenv/PersonalTool-v0", render_mode: str | None = None, full_info: bool = False, **kwargs: Any):
+        if not isinstance(full_info, bool):
+            raise ValueError(f"full_info must be true or false, got {full_info!r}")
         self.render_mode = render_mode
+        self.full_info = full_info
         base = gym.make(env_id, disable_env_checker=True, render_mode=render_mode, **kwargs)
         if not isinstance(base.unwrapped, BaseTaskEnv):
             raise ValueError(f"the numeric ids wrap a text id of ptenv, not {env_id!r}")
         self._text_env: BaseTaskEnv = base.unwrapped
         # the wrappers go straight onto the text env: this env is itself order-enforced, so a
         # second OrderEnforcing inside would only add a layer to every step
-        self._env = NumericObservation(CandidateActions(self._text_env))
+        self._cands = CandidateActions(self._text_env)
+        self._env = NumericObservation(self._cands)
         # the wrappers read each observation as data: the text env need not encode it
         self._text_env.text_observations = False
         self.action_space = self._env.action_space
         self.observation_space = self._env.observation_space
 
+    # reset and step call CandidateActions and the features themselves: what NumericObservation
+    # does, one Python layer less on every step
+
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
         # the text env draws its tasks from its own np_random: seed it from ours
         inner_seed = int(self.np_random.integers(2**31)) if seed is not None else None
-        return self._env.reset(seed=inner_seed, options=options)
+        cands = self._cands
+        _, info = cands.reset(seed=inner_seed, options=options)
+        obs = features(cands.builder, cands.candidates)
+        if self.full_info:
+            return obs, info
+        out = {"action_mask": info["action_mask"], "task_id": info["task_id"]}
+        if "gold" in info:  # debug mode
+            out["gold"] = info["gold"]
+        return obs, out
 
     def step(self, action: Any) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict[str, Any]]:
-        return self._env.step(action)
+        cands = self._cands
+        _, reward, terminated, truncated, info = cands.step(action)
+        obs = features(cands.builder, cands.candidates)
+        if self.full_info:
+            return obs, reward, terminated, truncated, info
+        out: dict[str, Any] = {"action_mask": info["action_mask"]}
+        closed = self._text_env.closed_tasks(info)
+        if closed:  # at most one request closes per step; only then are there more keys to pass on
+            out["success"] = closed[0]["success"]
+            out["result"] = RequestResult(**closed[0])
+            for key in ("session", "gold"):
+                if key in info:
+                    out[key] = info[key]
+        return obs, reward, terminated, truncated, out
 
     def closed_tasks(self, info: dict[str, Any]) -> list[dict[str, Any]]:
         """The requests a step's ``info`` reports closed (see :meth:`ptenv.envs.base.BaseTaskEnv.closed_tasks`)."""
+        result = info.get("result")
+        if isinstance(result, RequestResult):
+            return [result.as_dict()]
         return self._text_env.closed_tasks(info)
 
     def action_masks(self) -> np.ndarray:
         """The current candidates as booleans (sb3-contrib's MaskablePPO asks for this)."""
-        return action_mask(self._env._cands.candidates).astype(bool)
+        return action_mask(self._cands.candidates).astype(bool)
 
     def render(self) -> Any:  # ansi text or None (Any: Gymnasium versions type render differently)
         return self._env.render()
