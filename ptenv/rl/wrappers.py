@@ -164,7 +164,8 @@ class NumericEnv(gym.Env[np.ndarray, np.int64]):
     arguments.
 
     ## Version History
-    * v0: initial version.
+    * v0: initial version (its ``info`` made lean before any release, observations and rewards
+      unchanged; ``full_info=True`` gives the former).
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
