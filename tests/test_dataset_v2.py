@@ -261,3 +261,15 @@ def test_a_parameter_a_long_chain_repeats_counts_once_per_call_in_the_total() ->
                 assert name == "ptenv-v2-mini", t.id
                 repeated += 1
     assert repeated > 0
+
+
+def test_the_test_union_runs_the_split_that_has_matching_tasks() -> None:
+    """Refusals are in one of the two test splits only: ``--split test`` runs them there rather
+    than failing on the other; a filter that leaves neither is one error naming both."""
+    from ptenv.core.sources import NoTaskMatches
+    from ptenv.evaluation.episodes import episode_plan
+
+    plan = episode_plan("ptenv/PersonalTool-v0", "test", None, 0, {"dataset": "ptenv-v2-mini", "kinds": ["refusal"]})
+    assert plan and {split for split, _, _ in plan} == {"test_trained"}
+    with pytest.raises(NoTaskMatches, match="test_trained or test_untrained"):
+        episode_plan("ptenv/PersonalTool-v0", "test", None, 0, {"dataset": "ptenv-v2-mini", "kinds": ["refusal"], "scenarios": ["travel"]})

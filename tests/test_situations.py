@@ -76,6 +76,32 @@ def test_the_env_shows_the_notice_and_refuses_the_platform_it_names() -> None:
     assert "notices" not in json.loads(v1.reset(seed=0)[0])
 
 
+def test_the_numeric_ids_offer_no_call_on_a_platform_a_notice_rules_out() -> None:
+    """The candidates read the notices (public): a call the env would refuse is not offered, and
+    the gold call still is whenever the facts are shown. The same request without its notice is
+    offered every platform (the remembered first candidates are keyed by the notices too)."""
+    ds = load_dataset("ptenv-v2-mini")
+    env = gym.make("ptenv/PersonalTool-Numeric-v0", dataset="ptenv-v2-mini", split="test")
+    numeric = env.unwrapped
+    # (one-call tasks without a sort from the user's preferences: the candidates offer none)
+    noticed = [
+        t
+        for t in ds.split("test")
+        if t.notices and len(t.gold.calls) == 1 and all(a.source != "preference" for a in t.gold.calls[0].args.values())
+    ]
+    assert len(noticed) > 20
+    for t in noticed:
+        env.reset(options={"task_id": t.id})
+        cands = numeric._cands.candidates
+        platforms = {c.platform for c in cands if c.kind == "call"}
+        assert t.notices[0].platform not in platforms and len(platforms) == 2, t.id
+        gold = t.gold.calls[0]
+        assert any(json.loads(c.action).get("arguments") == gold.canonical_args() and c.platform == t.gold.platform for c in cands), t.id
+    plain = next(t for t in ds.split("test") if not t.notices)
+    env.reset(options={"task_id": plain.id})
+    assert len({c.platform for c in numeric._cands.candidates if c.kind == "call"}) == 3
+
+
 def test_the_user_asked_which_app_answers_with_their_choice_under_the_notice() -> None:
     ds = load_dataset("ptenv-v2")
     user = ScriptedUser()

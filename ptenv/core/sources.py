@@ -32,6 +32,10 @@ from ptenv.scoring import GoldAnswer
 from ptenv.tools_registry import Registry
 
 
+class NoTaskMatches(ValueError):
+    """A split and filters that leave no task (a ``ValueError``: the caller's choice, told in one line)."""
+
+
 class TaskSource(Protocol):
     """What an env draws its requests from."""
 
@@ -91,7 +95,7 @@ class DatasetSource(_Keyed):
                 "scenarios": list(scenarios) if scenarios else None,
                 "kinds": list(kinds) if kinds else None,
             }
-            raise ValueError(f"no task matches {wanted}")
+            raise NoTaskMatches(f"no task matches {wanted}")
         self._set_keys(keys)
         self._gold: dict[str, GoldAnswer] = {}
         self._views: dict[tuple[str, str, str], str | None] = {}

@@ -25,6 +25,7 @@ import gymnasium as gym
 import numpy as np
 
 from ptenv.core.agent import Agent, load_agent
+from ptenv.core.sources import NoTaskMatches
 from ptenv.envs.base import BaseTaskEnv
 from ptenv.llm.client import scrub
 
@@ -67,14 +68,23 @@ def episode_plan(env_id: str, split: str, episodes: int | None, seed: int, env_k
     """What to run: every task (users, for session envs) of each split, or a seeded sample of
     ``episodes`` per split, each ``trials`` times."""
     plan: list[PlanItem] = []
-    for sp in TEST_SPLITS if split == "test" else (split,):
-        env = gym.make(env_id, split=sp, **env_kwargs)
+    splits = TEST_SPLITS if split == "test" else (split,)
+    for sp in splits:
+        try:
+            env = gym.make(env_id, split=sp, **env_kwargs)
+        except NoTaskMatches:
+            if split == "test":  # filters may leave tasks in one of the two only (refusals do)
+                continue
+            raise
         keys = _task_env(env).episode_keys()
         env.close()
         if episodes is not None and episodes < len(keys):
             pick = np.random.default_rng(seed).choice(len(keys), size=episodes, replace=False)
             keys = [keys[i] for i in sorted(pick)]
         plan += [(sp, k, trial) for k in keys for trial in range(trials)]
+    if not plan:
+        filters = {k: env_kwargs[k] for k in ("dataset", "scenarios", "kinds") if k in env_kwargs}
+        raise NoTaskMatches(f"no task of {' or '.join(splits)} matches {filters}")
     return plan
 
 

@@ -2,8 +2,9 @@
 
 :class:`CandidateBuilder` reads each observation text (never the task or its gold) with
 :mod:`ptenv.rl.reader` and offers, at each step, up to ``K = 9`` candidates: ``finish``, and the
-request's next call on each of the scenario's three platforms, with its profile-derived arguments
-filled from the known profile and without them (the argument-source choice). After a multi-call
+request's next call on each of the scenario's three platforms (but one a ptenv-v2 notice rules
+out), with its profile-derived arguments filled from the known profile and without them (the
+argument-source choice). After a multi-call
 request's first call returns, the candidates are the second call with the id bound from that
 result. Whenever the visible information makes the gold call reachable (the request reads, and
 the profile fields it needs are known), one candidate is the gold call.
@@ -71,6 +72,8 @@ class CandidateBuilder:
     learned: dict[tuple[str, str | None], Counter[str]] = field(default_factory=dict)
     #: Whether the profile is hidden (look-ups and questions are on offer).
     hidden: bool = False
+    #: Platforms a notice says cannot be used for this request (ptenv-v2): none of their calls is offered.
+    unavailable: frozenset[str] = frozenset()
     #: Profile fields read with ``get_profile_field`` (hidden mode; the user is the same all episode).
     looked_up: dict[str, Any] = field(default_factory=dict)
     #: Whether this request's user was asked which app to use, and what they said (a platform id).
@@ -129,12 +132,13 @@ class CandidateBuilder:
         # what was looked up stays known for the episode (the user is the same all session)
         self.facts, self.history = (dict(self.looked_up), []) if self.hidden else (req.facts, req.history)
         self.template, self.texts, self.context, self.named = req.template, req.texts, req.context, req.named
+        self.unavailable = req.unavailable
         self.stage, self.bound, self.chosen, self.last_ok, self._last, self._last_call = 0, {}, None, False, None, None
         self.asked, self.told = False, None
         self._request_cache = {}
         # what a visible request's first candidates depend on, by value (see candidates())
         user = obs.get("user") or {}
-        self._request_key = None if self.hidden else (obs.get("scenario"), req.query, req.now, user.get("profile"))
+        self._request_key = None if self.hidden else (obs.get("scenario"), req.query, req.now, user.get("profile"), req.unavailable)
 
     def _learn(self, feedback: str) -> None:
         last, sc = self._last_call, self.scenario
@@ -200,6 +204,8 @@ class CandidateBuilder:
         bare = build_args(api, self.texts, self.now, {}, fixed, tpl.read_slot) if any(p.profile for p in api.params) else full
         with_profile, without = call_texts(sc, api, full), call_texts(sc, api, bare)
         for p, a, z in zip(sc.platforms, with_profile, without, strict=True):
+            if p.id in self.unavailable:
+                continue
             out.append(Candidate(a, "call", p.id, True))
             out.append(Candidate(z, "call", p.id, False))
         if self.hidden and self.stage == 0:
