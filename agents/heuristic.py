@@ -24,6 +24,7 @@ from ptenv.core.observations import parse_observation
 from ptenv.rl.chains import LongChainPlan
 from ptenv.rl.reader import build_args, call_text
 from ptenv.rl.request import Request, read_request
+from ptenv.scenarios.situations import split_said
 from ptenv.tools_registry import ApiSpec, Registry
 
 
@@ -95,13 +96,18 @@ class HeuristicAgent:
         sc = next((s for s in Registry.default().scenarios.values() if {p.name for p in s.platforms} <= named), None)
         if sc is None:  # not a ptenv world: nothing this reader knows
             return "I cannot answer this request."
+        # ptenv-v2's notices and employer's rule go before the request in this form: read apart,
+        # as the multi-step observation shows them
+        notices, policies, query = split_said(sc, str(obs["query"]))
         self._start(
             {
                 "scenario": sc.id,
-                "query": obs["query"],
+                "query": query,
                 "now": obs.get("now") or "2026-03-02T10:00",
                 "user": {"visibility": "profile", "profile": obs.get("user_profile") or ""},
                 "platforms": [{"id": p.id, "name": p.name} for p in sc.platforms],
+                **({"notices": notices} if notices else {}),
+                **({"policies": policies} if policies else {}),
             }
         )
         if not self._pending:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from datetime import datetime, timedelta
 from functools import cache
 from importlib import resources
@@ -153,6 +154,43 @@ def must_decline(scenario: str, api: str, args: dict[str, Any], age: Any) -> boo
 def unavailable_in(sc: ScenarioSpec, texts: list[str] | tuple[str, ...]) -> frozenset[str]:
     """The platforms (ids) that notices, as shown, say cannot be used (each names one)."""
     return frozenset(p.id for p in sc.platforms for text in texts if p.name in text)
+
+
+def split_said(sc: ScenarioSpec, query: str) -> tuple[list[str], list[str], str]:
+    """(notices, employer's rules, the request) of a request in PTBench's one-shot form, where
+    the notices and the rule go before it (:func:`ptenv.scenarios.dataset.ptbench_query`): the
+    inverse of that joining, by the published texts; a query without them comes back whole."""
+    notices: list[str] = []
+    rules: list[str] = []
+    rest = query
+    notice_re, rule_re = _said_patterns(sc.id)
+    while True:
+        if (m := notice_re.match(rest)) is not None:
+            notices.append(m.group(0).strip())
+        elif rule_re is not None and (m := rule_re.match(rest)) is not None:
+            rules.append(m.group(0).strip())
+        else:
+            return notices, rules, rest
+        rest = rest[m.end() :]
+
+
+@cache
+def _said_patterns(scenario: str) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
+    """Regexes of the scenario's notice texts and of its employer's rules, each followed by space."""
+    b = bank()
+    sc = Registry.default().scenarios[scenario]
+    slots = {
+        "platform": "|".join(re.escape(p.name) for p in sc.platforms),
+        "until": r"\d{2}:\d{2}",
+        "city": "|".join(re.escape(c) for c in b["cities_abroad"]),
+    }
+
+    def compiled(texts: list[str]) -> re.Pattern[str]:
+        alts = [re.sub(r"\\\{(\w+)\\\}", lambda m: f"(?:{slots[m.group(1)]})", re.escape(t)) for t in texts]
+        return re.compile(f"(?:{'|'.join(alts)})\\s+")
+
+    spec = b["policies"]["scenarios"].get(scenario)
+    return compiled([t for kind in sorted(b["kinds"]) for t in b["kinds"][kind]]), compiled(spec["texts"]) if spec else None
 
 
 def draw_notice(rng: random.Random, sc: ScenarioSpec, now: datetime, target: str) -> Notice:

@@ -273,3 +273,40 @@ def test_the_test_union_runs_the_split_that_has_matching_tasks() -> None:
     assert plan and {split for split, _, _ in plan} == {"test_trained"}
     with pytest.raises(NoTaskMatches, match="test_trained or test_untrained"):
         episode_plan("ptenv/PersonalTool-v0", "test", None, 0, {"dataset": "ptenv-v2-mini", "kinds": ["refusal"], "scenarios": ["travel"]})
+
+
+def test_ptbench_form_of_v2_is_read_apart_and_decided_but_where_nothing_shown_decides() -> None:
+    """In PTBench's one-shot form a v2 request carries its notices and employer's rule before it:
+    ``split_said`` takes them apart exactly (every task of both datasets), the scripted agents then
+    read every record (no "I cannot answer"), and the reference solver answers every record
+    right but those of users whose choice nothing shown decides (in this form nobody can be asked)."""
+    from ptenv.scenarios.dataset import ptbench_query
+    from ptenv.scenarios.situations import employer_rule, split_said
+
+    reg = Registry.default()
+    for name in ("ptenv-v2-mini", "ptenv-v1-mini"):
+        ds = load_dataset(name)
+        for t in ds.tasks:
+            user = ds.users[t.user_id]
+            rule = employer_rule(user, t.scenario)
+            said = split_said(reg.scenarios[t.scenario], ptbench_query(t, user))
+            assert said == ([n.text for n in t.notices], [rule.text] if rule else [], t.query), t.id
+    ds = load_dataset("ptenv-v2-mini")
+    env = gym.make("ptenv/PTBench-v0", dataset="ptenv-v2-mini", split="test")
+    keys = env.unwrapped.episode_keys()  # type: ignore[attr-defined]
+    assert any(ds.task(k).notices for k in keys)
+    for agent_name in ("heuristic", SOLVER):
+        agent: Any = load_agent(agent_name)
+        for key in keys:
+            info = _last_info(env, agent, key)
+            assert info["metrics"]["format"], (agent_name, key)
+            if agent_name == SOLVER:
+                task = ds.task(key)
+                user = ds.users[task.user_id]
+                unknown = (
+                    isinstance(user, EvidenceUser)
+                    and task.kind in PREFERENCE_KINDS
+                    and user.preferences[task.scenario].evidence == "unknown"
+                )
+                assert info["success"] or unknown, key
+    env.close()

@@ -46,12 +46,15 @@ class ReferenceSolver(HeuristicAgent):
         self._rules: list[str] = []
         self._profile = ""
         self._told: str | None = None
+        self._one_shot = False  # PTBench's form: one answer, nobody to ask
 
     def act(self, observation: str) -> str:
         from ptenv.core.observations import parse_observation
 
         obs = parse_observation(observation, with_tools=False)
-        if obs.get("type") == "task":
+        if obs.get("type") == "ptbench":  # the profile is the record's; its form has no sort and no rule to decline by
+            self._profile, self._told, self._sorts, self._rules, self._one_shot = str(obs.get("user_profile") or ""), None, False, [], True
+        elif obs.get("type") == "task":
             self._profile, self._told = str((obs.get("user") or {}).get("profile") or ""), None
             self._sorts = PREFERENCE_SORT in str(obs.get("instructions", ""))
             self._rules = [str(r) for r in obs.get("policies") or []]
@@ -79,7 +82,7 @@ class ReferenceSolver(HeuristicAgent):
             self._state = "done"
             self._pending.append(json.dumps({"name": DECLINE, "arguments": {"reason": "This purchase needs a guardian's consent."}}))
             return
-        if self._decided() is None and self._told is None and self._state != "asking":
+        if self._decided() is None and self._told is None and self._state != "asking" and not self._one_shot:
             self._state = "asking"  # nothing visible decides: ask, then act on the answer
             self._pending.append(json.dumps({"name": "ask_user", "arguments": {"question": PLATFORM_QUESTION}}))
             return
