@@ -107,3 +107,18 @@ def test_the_bench_floor_env_is_a_valid_env() -> None:
     from gymnasium.utils.env_checker import check_env
 
     check_env(BareNumericEnv(), skip_render_check=True)
+
+
+@pytest.mark.parametrize("env_id", NUMERIC)
+def test_a_numeric_id_lists_its_episodes_and_starts_any_of_them(env_id: str) -> None:
+    env = gym.make(env_id, dataset="ptenv-v1-mini", split="test")
+    numeric: Any = env.unwrapped
+    keys = numeric.episode_keys()
+    assert keys == numeric._text_env.episode_keys() and len(keys) > 1
+    env.reset(options=numeric.reset_options(keys[-1]))
+    assert numeric._text_env.reset_options(keys[-1]) == numeric.reset_options(keys[-1])
+    text = numeric._text_env
+    if text.episode_key == "task_id":
+        assert text.episode.task.id == keys[-1]
+    else:  # a session: that user's requests
+        assert text.episode.user.user_id == keys[-1]

@@ -143,7 +143,7 @@ def numeric_figures(rounds: int = 5, episodes: int = 300) -> dict[str, float]:
     num = gym.make("ptenv/PersonalTool-Numeric-v0", split="test")
     text = gym.make("ptenv/PersonalTool-History-v0", split="test")
     inner: Any = num.unwrapped
-    keys = inner._text_env.episode_keys()[:episodes]
+    keys = inner.episode_keys()[:episodes]
     plans = []
     for key in keys:  # the first candidates that are calls, then finish (candidate 0)
         _, info = num.reset(options={"task_id": key})

@@ -221,6 +221,14 @@ class NumericEnv(gym.Env[np.ndarray, np.int64]):
                     out[key] = info[key]
         return obs, reward, terminated, truncated, out
 
+    def episode_keys(self) -> list[str]:
+        """The key of every episode this env can run (the wrapped text id's: task ids, or users for sessions)."""
+        return self._text_env.episode_keys()
+
+    def reset_options(self, key: str) -> dict[str, Any]:
+        """The ``options`` of ``reset`` that start the episode of ``key``."""
+        return self._text_env.reset_options(key)
+
     def closed_tasks(self, info: dict[str, Any]) -> list[dict[str, Any]]:
         """The requests a step's ``info`` reports closed (see :meth:`ptenv.envs.base.BaseTaskEnv.closed_tasks`)."""
         result = info.get("result")
