@@ -1,0 +1,75 @@
+"""What the numeric ids' lean ``info`` buys a vector env: ``gym.make_vec`` async with 1 and 2 envs
+of ``PersonalTool-Numeric-v0``, its default info against ``full_info=True`` (every key of the
+text id), timed in interleaved rounds in one process so the machine's drift falls on both alike:
+
+    python3 benchmarks/vector_info.py [--rounds 6] [--steps 6000]
+
+Prints, per info kind, the median steps/s of 1 and 2 envs and the 2-env/1-env ratio of each round.
+The process is warmed first (every task the random picks meet read once), and the workers inherit
+that; each pool is made, warmed, timed and closed in turn, as ``ptenv bench --only vector`` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+import ptenv  # noqa: F401  (registers the ids)
+
+ENV = "ptenv/PersonalTool-Numeric-v0"
+
+
+def pick(rng: np.random.Generator, masks: np.ndarray) -> np.ndarray:
+    """A random valid candidate per env, drawn for the batch at once (the valid ones come first)."""
+    return (rng.random(len(masks)) * masks.sum(axis=1)).astype(np.int64)
+
+
+def rate(n: int, steps: int, **kwargs: Any) -> float:
+    venv = gym.make_vec(ENV, num_envs=n, vectorization_mode="async", split="test", **kwargs)
+    _, info = venv.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(steps // n):
+        _, _, _, _, info = venv.step(pick(rng, info["action_mask"]))
+    t = time.perf_counter()
+    for _ in range(steps // n):
+        _, _, _, _, info = venv.step(pick(rng, info["action_mask"]))
+    out = (steps // n) * n / (time.perf_counter() - t)
+    venv.close()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=6, help="interleaved rounds (default 6)")
+    ap.add_argument("--steps", type=int, default=6000, help="env steps timed per pool (default 6000)")
+    args = ap.parse_args()
+    if args.rounds < 1 or args.steps < 2:
+        ap.error("--rounds must be at least 1 and --steps at least 2")
+    env = gym.make(ENV, split="test")  # warm the process: the workers inherit what it read
+    _, info = env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(20_000):
+        _, _, term, trunc, info = env.step(int(pick(rng, info["action_mask"][None])[0]))
+        if term or trunc:
+            _, info = env.reset()
+    env.close()
+    kinds = {"lean (default)": {}, "full_info=True": {"full_info": True}}
+    rows: dict[str, list[tuple[float, float]]] = {k: [] for k in kinds}
+    for _ in range(args.rounds):
+        for name, kw in kinds.items():
+            rows[name].append((rate(1, args.steps, **kw), rate(2, args.steps, **kw)))
+    for name, r in rows.items():
+        ratios = [b / a for a, b in r]
+        print(
+            f"{name:15s} 1 env {statistics.median(a for a, _ in r):7.0f} steps/s   2 envs {statistics.median(b for _, b in r):7.0f} steps/s   "
+            f"ratio {statistics.median(ratios):.2f} (rounds: {' '.join(f'{x:.2f}' for x in ratios)})"
+        )
+
+
+if __name__ == "__main__":
+    main()
