@@ -115,9 +115,10 @@ class RequestResult(NamedTuple):
     """A closed request's result, as the numeric ids put it in ``info["result"]``.
 
     One value rather than the text ids' nested dicts: a vector env merges every key of every
-    step's info into arrays, recursively, and with the text ids' ~35 keys that merging cost the
-    parent process more per step than the worker's env step did (``gym.make_vec``, async). A
-    named tuple: made in a fraction of a frozen dataclass's time, on every request's last step."""
+    step's info into arrays, recursively, and with the text ids' ~35 keys that merging (and their
+    pickling) cost the parent process about as much per step as the worker's env step
+    (``gym.make_vec``, async). A named tuple: made in a fraction of a frozen dataclass's time, on
+    every request's last step."""
 
     task_id: str
     scenario: str
