@@ -102,6 +102,32 @@ def test_the_numeric_ids_offer_no_call_on_a_platform_a_notice_rules_out() -> Non
     assert len({c.platform for c in numeric._cands.candidates if c.kind == "call"}) == 3
 
 
+def test_under_a_notice_the_numeric_features_point_where_the_published_rule_does() -> None:
+    """A candidate's "majority" flags say which platform the user's history points to; under a
+    notice ruling that platform out they flag the one the fallback rule gives (never none, never a
+    platform that cannot be used), so a policy reading them learns the rule from the same features."""
+    from ptenv.rl.candidates import CAND_FEATURES, F, G, K
+
+    ds = load_dataset("ptenv-v2-mini")
+    env = gym.make("ptenv/PersonalTool-Numeric-v0", dataset="ptenv-v2-mini", split="test")
+    numeric = env.unwrapped
+    moved = 0
+    for t in ds.split("test"):
+        if not t.notices:
+            continue
+        obs, _ = env.reset(options={"task_id": t.id})
+        builder, cands = numeric._cands.builder, numeric._cands.candidates
+        if len(cands) == 1:  # finish alone: a long chain, which the candidates do not offer
+            continue
+        sc, down = REG.scenarios[t.scenario], t.notices[0].platform
+        rows = obs[G:].reshape(K, F)
+        for flag, raw in zip(("same_majority", "default_majority"), builder.request_majorities(), strict=True):
+            flagged = {cands[i].platform for i in range(len(cands)) if rows[i, CAND_FEATURES.index(flag)] == 1.0}
+            assert flagged == ({fallback(sc, raw, {down})} if raw else set()), (t.id, flag)
+            moved += raw == down
+    assert moved > 5
+
+
 def test_the_user_asked_which_app_answers_with_their_choice_under_the_notice() -> None:
     ds = load_dataset("ptenv-v2")
     user = ScriptedUser()

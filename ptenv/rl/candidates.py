@@ -36,6 +36,7 @@ from ptenv.core.observations import parse_observation
 from ptenv.core.user_sim import PLATFORM_QUESTION, told_platform, wanted_platform
 from ptenv.rl.reader import DEFAULT_NOW, Template, build_args, call_texts, profile_needs, situation_phrase
 from ptenv.rl.request import read_request
+from ptenv.scenarios.situations import fallback
 from ptenv.tools_registry import SCENARIOS, Registry, ScenarioSpec
 
 K = 9
@@ -336,8 +337,9 @@ def features(b: CandidateBuilder, cands: list[Candidate]) -> np.ndarray:
     same, default = b.request_majorities() if sc is not None else (None, None)
     learned, exact = b.majority("learned"), b.majority("exact")
     named, chosen, told = b.named, b.chosen, b.told
-    # the candidates' rows follow from their values and the platforms they are matched against;
-    # the same states recur (each request in each epoch of training): remembered by value
+    if b.unavailable and sc is not None:  # under a notice, the user wants what the published rule says
+        same, default, learned, exact = (fallback(sc, p, b.unavailable) if p else None for p in (same, default, learned, exact))
+    # rows follow from the candidates and the platforms matched; states recur (each epoch): remembered
     key = (sc.id if sc is not None else None, tuple(cands[:K]), named, same, default, learned, exact, chosen, told)
     rows = _ROWS.get(key)
     if rows is None:
@@ -348,8 +350,7 @@ def features(b: CandidateBuilder, cands: list[Candidate]) -> np.ndarray:
     return np.frombuffer(bytearray(head + mid + rows), dtype=np.float32)  # a bytearray: writable
 
 
-#: Candidate rows (packed, padded to ``K`` candidates) by (scenario, the candidates, the
-#: platforms they are matched against). Bounded.
+#: Candidate rows (packed, padded to ``K``) by (scenario, candidates, the platforms matched). Bounded.
 _ROWS: dict[tuple[Any, ...], bytes] = {}
 
 
