@@ -23,6 +23,8 @@ def plain_features(b: CandidateBuilder, cands: list[Candidate]) -> np.ndarray:
     vals += [float(stage == 0), float(stage == 1), float(stage == 2), float(b.last_ok)]
     same, default = b.request_majorities() if sc is not None else (None, None)
     learned, exact = b.majority("learned"), b.majority("exact")
+    if sc is not None and b.required:  # a ptenv-v2 employer's rule covers the request: its platform
+        same = default = learned = exact = b.required
     if sc is not None:  # under a ptenv-v2 notice: the platforms the published rule gives instead
         same, default, learned, exact = (fallback(sc, p, b.unavailable) if p else None for p in (same, default, learned, exact))
     ids = [p.id for p in sc.platforms[:3]] if sc is not None else [None, None, None]

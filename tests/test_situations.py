@@ -128,6 +128,27 @@ def test_under_a_notice_the_numeric_features_point_where_the_published_rule_does
     assert moved > 5
 
 
+def test_an_employers_rule_that_covers_a_request_is_what_the_numeric_features_flag() -> None:
+    from ptenv.rl.candidates import CAND_FEATURES, F, G, K
+
+    ds = load_dataset("ptenv-v2-mini")
+    env = gym.make("ptenv/PersonalTool-Numeric-v0", dataset="ptenv-v2-mini", split="test")
+    numeric = env.unwrapped
+    covered = 0
+    for t in ds.split("test"):
+        obs, _ = env.reset(options={"task_id": t.id})
+        builder, cands = numeric._cands.builder, numeric._cands.candidates
+        if builder.required is None or len(cands) == 1:
+            continue
+        covered += 1
+        assert t.gold.platform == builder.required or t.notices, t.id  # the rule decides, bar a notice
+        rows = obs[G:].reshape(K, F)
+        for flag in ("same_majority", "default_majority"):
+            flagged = {cands[i].platform for i in range(len(cands)) if rows[i, CAND_FEATURES.index(flag)] == 1.0}
+            assert flagged == {fallback(REG.scenarios[t.scenario], builder.required, builder.unavailable)}, (t.id, flag)
+    assert covered >= 3
+
+
 def test_the_user_asked_which_app_answers_with_their_choice_under_the_notice() -> None:
     ds = load_dataset("ptenv-v2")
     user = ScriptedUser()

@@ -1,23 +1,20 @@
 """Candidate actions and numeric features, built only from what the agent may see.
 
-:class:`CandidateBuilder` reads each observation text (never the task or its gold) with
-:mod:`ptenv.rl.reader` and offers, at each step, up to ``K = 9`` candidates: ``finish``, and the
-request's next call on each of the scenario's three platforms (but one a ptenv-v2 notice rules
-out), with its profile-derived arguments filled from the known profile and without them (the
-argument-source choice). After a multi-call
-request's first call returns, the candidates are the second call with the id bound from that
-result. Whenever the visible information makes the gold call reachable (the request reads, and
-the profile fields it needs are known), one candidate is the gold call.
-
-When the profile is hidden, two more are offered before the first call: ``lookup`` (read the next
-profile field the request needs with ``get_profile_field``; what it returns is kept for the rest
-of the episode, so a session looks each field up once) and ``ask`` (ask the user which app they
-would use, once per request, unless they named it). Their answers feed the same state as
-session feedback, so an agent can learn *when* asking is worth its cost.
+:class:`CandidateBuilder` reads each observation (never the task or its gold) with
+:mod:`ptenv.rl.reader` and offers up to ``K = 9`` candidates: ``finish``, and the request's next
+call on each of the scenario's platforms (but one a ptenv-v2 notice rules out), with its
+profile-derived arguments from the known profile and without them. After a two-call request's
+first call, the second with the id bound from its result. Whenever the visible information makes
+the gold call reachable, one candidate is the gold call. When the profile is hidden, two more come
+before the first call: ``lookup`` (the next profile field the request needs, kept for the
+episode) and ``ask`` (which app the user would use, once per request, unless they named it);
+their answers feed the same state as session feedback, so an agent can learn *when* to ask.
 
 :func:`features` turns the builder's state into a fixed-size vector: the scenario, the situation,
 the named platform, the user's past platform choices (from the visible history, or learned from
-session feedback), the stage, and per candidate its platform and how it relates to those choices.
+session feedback), the stage, and per candidate its platform and how it relates to the platform
+the visible evidence points to (the user's majority; on ptenv-v2 an employer's rule that covers
+the request instead, then a notice's fallback rule).
 """
 
 from __future__ import annotations
@@ -75,6 +72,7 @@ class CandidateBuilder:
     hidden: bool = False
     #: Platforms a notice says cannot be used for this request (ptenv-v2): none of their calls is offered.
     unavailable: frozenset[str] = frozenset()
+    required: str | None = None  # the platform a shown employer's rule requires for this request (ptenv-v2)
     #: Profile fields read with ``get_profile_field`` (hidden mode; the user is the same all episode).
     looked_up: dict[str, Any] = field(default_factory=dict)
     #: Whether this request's user was asked which app to use, and what they said (a platform id).
@@ -133,7 +131,7 @@ class CandidateBuilder:
         # what was looked up stays known for the episode (the user is the same all session)
         self.facts, self.history = (dict(self.looked_up), []) if self.hidden else (req.facts, req.history)
         self.template, self.texts, self.context, self.named = req.template, req.texts, req.context, req.named
-        self.unavailable = req.unavailable
+        self.unavailable, self.required = req.unavailable, req.required
         self.stage, self.bound, self.chosen, self.last_ok, self._last, self._last_call = 0, {}, None, False, None, None
         self.asked, self.told = False, None
         self._request_cache = {}
@@ -337,8 +335,9 @@ def features(b: CandidateBuilder, cands: list[Candidate]) -> np.ndarray:
     same, default = b.request_majorities() if sc is not None else (None, None)
     learned, exact = b.majority("learned"), b.majority("exact")
     named, chosen, told = b.named, b.chosen, b.told
-    if b.unavailable and sc is not None:  # under a notice, the user wants what the published rule says
-        same, default, learned, exact = (fallback(sc, p, b.unavailable) if p else None for p in (same, default, learned, exact))
+    if sc is not None and (b.required or b.unavailable):  # ptenv-v2: an employer's rule, then a notice's rule
+        wants = (b.required,) * 4 if b.required else (same, default, learned, exact)
+        same, default, learned, exact = (fallback(sc, p, b.unavailable) if p else None for p in wants)
     # rows follow from the candidates and the platforms matched; states recur (each epoch): remembered
     key = (sc.id if sc is not None else None, tuple(cands[:K]), named, same, default, learned, exact, chosen, told)
     rows = _ROWS.get(key)
