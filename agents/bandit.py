@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from ptenv.core.observations import parse_observation
-from ptenv.rl.candidates import CAND_FEATURES, SIZE, CandidateBuilder, G, K, features
+from ptenv.rl.candidates import CandidateBuilder, K
+from ptenv.rl.features import CAND_FEATURES, SIZE, G, features
 
 F = len(CAND_FEATURES)
 D = F + 3  # + finish x stage

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from ptenv.core.observations import parse_observation
-from ptenv.rl.candidates import SIZE, CandidateBuilder, K, action_mask, features
+from ptenv.rl.candidates import CandidateBuilder, K, action_mask
+from ptenv.rl.features import SIZE, features
 
 FORMAT = "ptenv-mlp"
 

@@ -22,7 +22,8 @@ from conftest import need_extra
 
 import ptenv  # noqa: F401
 from ptenv.core.agent import load_agent
-from ptenv.rl.candidates import SIZE, K
+from ptenv.rl.candidates import K
+from ptenv.rl.features import SIZE
 
 ENV = "ptenv/PersonalTool-Numeric-v0"
 MINI = {"dataset": "ptenv-v1-mini"}

@@ -11,7 +11,8 @@ import pytest
 
 import ptenv  # noqa: F401  (registers the ids)
 from ptenv.rl import candidates as C
-from ptenv.rl.candidates import SIZE, Candidate, CandidateBuilder
+from ptenv.rl.candidates import Candidate, CandidateBuilder
+from ptenv.rl.features import SIZE
 from ptenv.scenarios.situations import fallback
 
 

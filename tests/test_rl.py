@@ -19,7 +19,8 @@ from ptenv.core.episode import EpisodeConfig
 from ptenv.core.observations import dumps
 from ptenv.core.sources import dataset_source
 from ptenv.core.task_episode import TaskEpisode
-from ptenv.rl.candidates import SIZE, CandidateBuilder, K
+from ptenv.rl.candidates import CandidateBuilder, K
+from ptenv.rl.features import SIZE
 from ptenv.rl.wrappers import CandidateActions, NumericObservation
 from ptenv.scenarios import Gold, Task, load_dataset
 from ptenv.scoring import GoldAnswer
@@ -247,6 +248,7 @@ def test_what_the_numeric_ids_remember_never_changes_an_observation(env_id: str)
     """Candidates, request features and call texts are remembered by value across requests; a
     rollout with every such memory emptied first must see the same arrays, masks and rewards."""
     from ptenv.rl import candidates as cand_mod
+    from ptenv.rl import features as feat_mod
     from ptenv.rl import reader, request
 
     def rollout() -> list[tuple[bytes, bytes, float]]:
@@ -264,7 +266,7 @@ def test_what_the_numeric_ids_remember_never_changes_an_observation(env_id: str)
 
     def forget() -> None:
         cand_mod._FIRST_CANDIDATES.clear()
-        cand_mod._ROWS.clear()
+        feat_mod._ROWS.clear()
         reader._CALL_TEXTS_BY_SCENARIO.clear()
         cand_mod._request_view.cache_clear()
         reader._CALL_TEXTS.clear()

@@ -106,7 +106,8 @@ def test_under_a_notice_the_numeric_features_point_where_the_published_rule_does
     """A candidate's "majority" flags say which platform the user's history points to; under a
     notice ruling that platform out they flag the one the fallback rule gives (never none, never a
     platform that cannot be used), so a policy reading them learns the rule from the same features."""
-    from ptenv.rl.candidates import CAND_FEATURES, F, G, K
+    from ptenv.rl.candidates import K
+    from ptenv.rl.features import CAND_FEATURES, F, G
 
     ds = load_dataset("ptenv-v2-mini")
     env = gym.make("ptenv/PersonalTool-Numeric-v0", dataset="ptenv-v2-mini", split="test")
@@ -129,7 +130,8 @@ def test_under_a_notice_the_numeric_features_point_where_the_published_rule_does
 
 
 def test_an_employers_rule_that_covers_a_request_is_what_the_numeric_features_flag() -> None:
-    from ptenv.rl.candidates import CAND_FEATURES, F, G, K
+    from ptenv.rl.candidates import K
+    from ptenv.rl.features import CAND_FEATURES, F, G
 
     ds = load_dataset("ptenv-v2-mini")
     env = gym.make("ptenv/PersonalTool-Numeric-v0", dataset="ptenv-v2-mini", split="test")

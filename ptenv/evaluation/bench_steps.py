@@ -182,7 +182,8 @@ class BareNumericEnv(gym.Env[np.ndarray, np.int64]):
     metadata: dict[str, Any] = {"render_modes": []}
 
     def __init__(self) -> None:
-        from ptenv.rl.candidates import SIZE, K
+        from ptenv.rl.candidates import K
+        from ptenv.rl.features import SIZE
 
         self.observation_space = gym.spaces.Box(0.0, 1.0, shape=(SIZE,), dtype=np.float32)
         self.action_space = gym.spaces.Discrete(K)

@@ -241,7 +241,7 @@ def train_rllib_ppo(
 def save_mlp(path: Path, state: dict[str, np.ndarray], hidden: list[int], meta: dict[str, Any]) -> None:
     """The policy MLP as ``W0, b0, W1, b1, ...`` (torch's ``Linear`` layout: out x in) and a JSON
     header; written whole under a temporary name, then moved into place."""
-    from ptenv.rl.candidates import SIZE
+    from ptenv.rl.features import SIZE
 
     linear = sorted({k.rsplit(".", 1)[0] for k in state}, key=lambda k: int(k.split(".")[-1]))
     arrays: dict[str, Any] = {}

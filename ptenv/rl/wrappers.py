@@ -23,7 +23,8 @@ import numpy as np
 from gymnasium.spaces import Box, Discrete
 
 from ptenv.envs.base import BaseTaskEnv
-from ptenv.rl.candidates import SIZE, Candidate, CandidateBuilder, K, action_mask, features
+from ptenv.rl.candidates import Candidate, CandidateBuilder, K, action_mask
+from ptenv.rl.features import SIZE, features
 
 
 def discrete_index(action: Any, space: Discrete) -> int:
@@ -142,7 +143,7 @@ class NumericEnv(gym.Env[np.ndarray, np.int64]):
     ``Discrete(9)``: the candidate to take; ``info["action_mask"]`` marks the real ones.
 
     ## Observation Space
-    ``Box(0, 1, (165,), float32)``: see :func:`ptenv.rl.candidates.features`.
+    ``Box(0, 1, (165,), float32)``: see :func:`ptenv.rl.features.features`.
 
     ## Starting State, Rewards, Episode End
     Those of the wrapped id (``env_id``).
