@@ -197,3 +197,39 @@ def test_a_request_with_a_situation_and_a_platform_mention_is_read_after_strippi
             assert (named, context) == (sc.platform(platform).name, sc.contexts[0].id)
             match = match_long_chain(core, scenario, now)
             assert match is not None and match[0].id == chain.id, full
+
+
+@pytest.mark.parametrize("visibility", ["history", "hidden"])
+def test_the_numeric_ids_offer_a_long_chain_one_call_at_a_time(visibility: str) -> None:
+    """A long chain's first call is offered on each platform, with and without the profile's
+    values; once taken, its next call, bound to the results so far, and then finish. Taking the
+    look-ups offered (hidden profile), then the gold platform's candidate with the profile's values
+    at every step, solves every long-chain task of ptenv-v2-mini's test split."""
+    import gymnasium as gym
+
+    import ptenv  # noqa: F401  (registers the ids)
+
+    ds = load_dataset("ptenv-v2-mini")
+    env = gym.make("ptenv/PersonalTool-Numeric-v0", dataset="ptenv-v2-mini", split="test", visibility=visibility)
+    numeric: Any = env.unwrapped
+    chains = [t for t in ds.split("test") if len(t.gold.calls) >= 3]
+    assert len(chains) > 10
+    for t in chains:
+        env.reset(options={"task_id": t.id})
+        first = numeric._cands.candidates
+        if visibility == "history":
+            assert {c.platform for c in first if c.kind == "call"} == {p.id for p in REG.scenarios[t.scenario].platforms} - {
+                n.platform for n in t.notices
+            }
+        calls = 0
+        for _ in range(12):
+            cands = numeric._cands.candidates
+            pick = next((i for i, c in enumerate(cands) if c.kind == "lookup"), None)
+            if pick is None:
+                pick = next((i for i, c in enumerate(cands) if c.kind == "call" and c.platform == t.gold.platform and c.with_profile), 0)
+                calls += cands[pick].kind == "call"
+            _, _, term, trunc, info = env.step(pick)
+            if term or trunc:
+                break
+        assert info["success"] and calls == len(t.gold.calls), t.id
+    env.close()

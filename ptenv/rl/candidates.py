@@ -4,7 +4,8 @@
 :mod:`ptenv.rl.reader` and offers up to ``K = 9`` candidates: ``finish``, and the request's next
 call on each of the scenario's platforms (but one a ptenv-v2 notice rules out), with its
 profile-derived arguments from the known profile and without them. After a two-call request's
-first call, the second with the id bound from its result. Whenever the visible information makes
+first call, the second with the id bound from its result; a ptenv-v2 long chain's calls come one
+at a time, each bound to the results so far. Whenever the visible information makes
 the gold call reachable, one candidate is the gold call. When the profile is hidden, two more come
 before the first call: ``lookup`` (the next profile field the request needs, kept for the
 episode) and ``ask`` (which app the user would use, once per request, unless they named it);
@@ -27,8 +28,9 @@ import numpy as np
 from ptenv.core.builtins import ASK_USER, GET_PROFILE_FIELD
 from ptenv.core.observations import parse_observation
 from ptenv.core.user_sim import PLATFORM_QUESTION, told_platform, wanted_platform
+from ptenv.rl.chains import LongChainPlan
 from ptenv.rl.reader import DEFAULT_NOW, Template, build_args, call_texts, profile_needs, situation_phrase
-from ptenv.rl.request import read_request
+from ptenv.rl.request import Request, read_request
 from ptenv.tools_registry import SCENARIOS, Registry, ScenarioSpec
 
 K = 9
@@ -73,7 +75,11 @@ class CandidateBuilder:
     #: Whether this request's user was asked which app to use, and what they said (a platform id).
     asked: bool = False
     told: str | None = None
-    stage: int = 0  # 0: the first call is next; 1: the second; 2: only finish is left
+    stage: int = 0  # 0: the first call is next; 1: a later one; 2: only finish is left
+    #: A long-chain request (ptenv-v2: 3-4 calls): its reading, the chosen plan, its outputs so far.
+    request: Request | None = None
+    plan: LongChainPlan | None = None
+    outputs: list[dict[str, Any]] = field(default_factory=list)
     bound: dict[str, Any] = field(default_factory=dict)
     chosen: str | None = None
     last_ok: bool = False
@@ -104,7 +110,9 @@ class CandidateBuilder:
                 self._answered(self._last.kind, results[0].get("output") or {})
             elif self._last is not None and self._last.kind == "call" and results:
                 r = results[0]
-                if (
+                if self.plan is not None:  # a long chain: its next call, from the results so far
+                    self._chain_step(r)
+                elif (
                     self.stage == 0
                     and self.template is not None
                     and self.template.then is not None
@@ -127,12 +135,23 @@ class CandidateBuilder:
         self.facts, self.history = (dict(self.looked_up), []) if self.hidden else (req.facts, req.history)
         self.template, self.texts, self.context, self.named = req.template, req.texts, req.context, req.named
         self.unavailable, self.required = req.unavailable, req.required
+        self.request, self.plan, self.outputs = (req if req.chain is not None else None), None, []
         self.stage, self.bound, self.chosen, self.last_ok, self._last, self._last_call = 0, {}, None, False, None, None
         self.asked, self.told = False, None
         self._request_cache = {}
         # what a visible request's first candidates depend on, by value (see candidates())
         user = obs.get("user") or {}
         self._request_key = None if self.hidden else (obs.get("scenario"), req.query, req.now, user.get("profile"), req.unavailable)
+
+    def _chain_step(self, result: dict[str, Any]) -> None:
+        """After a long chain's call: the next one, or only finish (done, or the call failed)."""
+        assert self.plan is not None and self._last is not None
+        if result.get("ok"):
+            self.outputs.append(result.get("output") or {})
+            if self.plan.next_call_text(self.outputs) is not None:
+                self.stage, self.chosen = 1, self._last.platform
+                return
+        self.stage = 2
 
     def _learn(self, feedback: str) -> None:
         last, sc = self._last_call, self.scenario
@@ -163,7 +182,7 @@ class CandidateBuilder:
         """Up to K candidates; ``finish`` is always first."""
         # within a request they change only with the stage, a look-up (facts; a field looked up
         # again has the same value) and the question: built once per such state
-        key = (self.stage, len(self.looked_up), self.asked)
+        key = (self.stage, len(self.looked_up), self.asked, len(self.outputs))
         hit = self._request_cache.get(key)
         if hit is None:
             # a visible request's first candidates follow from its text and the profile shown:
@@ -185,6 +204,8 @@ class CandidateBuilder:
     def _build_candidates(self) -> list[Candidate]:
         out = [FINISH]
         tpl, sc = self.template, self.scenario
+        if self.request is not None and sc is not None and self.stage != 2:
+            return self._chain_candidates(sc, self.request)
         if tpl is None or sc is None or self.stage == 2:
             return out
         if self.stage == 0:
@@ -210,9 +231,36 @@ class CandidateBuilder:
                 out.append(ASK)
         return out[:K]
 
+    def _chain_candidates(self, sc: ScenarioSpec, req: Request) -> list[Candidate]:
+        """A long chain's candidates: its first call on each platform with and without the
+        profile's values (each a plan of its own), then the chosen plan's next call."""
+        out = [FINISH]
+        if self.plan is not None:
+            following = self.plan.next_call_text(self.outputs)
+            if following is not None and self._last_call is not None:
+                out.append(Candidate(following, "call", self.chosen, self._last_call.with_profile))
+            return out
+        for p in sc.platforms:
+            if p.id not in self.unavailable:
+                for with_profile in (True, False):
+                    first = req.plan(p.id, self.facts if with_profile else {})
+                    text = first.next_call_text([]) if first is not None else None
+                    if text is not None:
+                        out.append(Candidate(text, "call", p.id, with_profile))
+        if self.hidden:
+            missing = [f for f in req.profile_needs() if f not in self.facts]
+            if missing:
+                out.append(Candidate(json.dumps({"name": GET_PROFILE_FIELD, "arguments": {"field": missing[0]}}), "lookup"))
+            if not self.asked and self.named is None:
+                out.append(ASK)
+        return out[:K]
+
     def choose(self, index: int, cands: list[Candidate]) -> str:
         cand = cands[index] if 0 <= index < len(cands) else None
         self._last = cand
+        if cand is not None and cand.kind == "call" and self.request is not None and self.plan is None:
+            # a long chain's first call: its plan is the one that call came from
+            self.plan = self.request.plan(str(cand.platform), self.facts if cand.with_profile else {})
         if cand is not None and cand.kind == "call":
             self._last_call = cand
         elif cand is not None and cand.kind == "ask":
