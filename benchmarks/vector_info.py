@@ -13,34 +13,19 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
 import ptenv  # noqa: F401  (registers the ids)
+from ptenv.evaluation.bench_steps import async_rate, numeric_steps
 
 ENV = "ptenv/PersonalTool-Numeric-v0"
 
 
-def pick(rng: np.random.Generator, masks: np.ndarray) -> np.ndarray:
-    """A random valid candidate per env, drawn for the batch at once (the valid ones come first)."""
-    return (rng.random(len(masks)) * masks.sum(axis=1)).astype(np.int64)
-
-
 def rate(n: int, steps: int, **kwargs: Any) -> float:
-    venv = gym.make_vec(ENV, num_envs=n, vectorization_mode="async", split="test", **kwargs)
-    _, info = venv.reset(seed=0)
-    rng = np.random.default_rng(0)
-    for _ in range(steps // n):
-        _, _, _, _, info = venv.step(pick(rng, info["action_mask"]))
-    t = time.perf_counter()
-    for _ in range(steps // n):
-        _, _, _, _, info = venv.step(pick(rng, info["action_mask"]))
-    out = (steps // n) * n / (time.perf_counter() - t)
-    venv.close()
-    return out
+    return async_rate(gym.make_vec(ENV, num_envs=n, vectorization_mode="async", split="test", **kwargs), n, steps)
 
 
 def main() -> None:
@@ -52,11 +37,7 @@ def main() -> None:
         ap.error("--rounds must be at least 1 and --steps at least 2")
     env = gym.make(ENV, split="test")  # warm the process: the workers inherit what it read
     _, info = env.reset(seed=0)
-    rng = np.random.default_rng(0)
-    for _ in range(20_000):
-        _, _, term, trunc, info = env.step(int(pick(rng, info["action_mask"][None])[0]))
-        if term or trunc:
-            _, info = env.reset()
+    numeric_steps(env, np.random.default_rng(0), info, 20_000)
     env.close()
     kinds = {"lean (default)": {}, "full_info=True": {"full_info": True}}
     rows: dict[str, list[tuple[float, float]]] = {k: [] for k in kinds}

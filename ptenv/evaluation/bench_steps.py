@@ -201,58 +201,64 @@ class BareNumericEnv(gym.Env[np.ndarray, np.int64]):
         return self._obs, 0.0, self._t >= 4, False, {"action_mask": self._mask}
 
 
+def pick_valid(rng: np.random.Generator, masks: np.ndarray) -> np.ndarray:
+    """A uniform valid candidate per row of ``masks``, drawn for the batch at once (as a policy
+    acting on a batch does): the valid candidates come first, so one below each row's count."""
+    return (rng.random(len(masks)) * masks.sum(axis=1)).astype(np.int64)
+
+
+def numeric_steps(env: gym.Env[Any, Any], rng: np.random.Generator, info: dict[str, Any], n: int) -> dict[str, Any]:
+    """``n`` random valid steps of one numeric env from ``info`` (resetting at each end); the last info."""
+    for _ in range(n):
+        _, _, term, trunc, info = env.step(int(pick_valid(rng, info["action_mask"][None])[0]))
+        if term or trunc:
+            _, info = env.reset()
+    return info
+
+
+def async_rate(venv: gym.vector.VectorEnv[Any, Any, Any], n: int, steps: int) -> float:
+    """Steps per second of ``venv`` (``n`` envs) over ``steps`` env steps of random valid
+    candidates, after a warm-up as long (each worker reads the tasks it meets); closes it."""
+    _, info = venv.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(steps // n):
+        _, _, _, _, info = venv.step(pick_valid(rng, info["action_mask"]))
+    t = time.perf_counter()
+    for _ in range(steps // n):
+        _, _, _, _, info = venv.step(pick_valid(rng, info["action_mask"]))
+    rate = (steps // n) * n / (time.perf_counter() - t)
+    venv.close()
+    return rate
+
+
 def vector_figures(steps: int = 6000, repeats: int = 5) -> dict[str, float]:
     """Steps per second of ``PersonalTool-Numeric-v0``: one env in this process, and
     ``gym.make_vec`` async with one and two worker processes; and the same async pair on
     :class:`BareNumericEnv`, the floor that Gymnasium's pipes and this machine's wake-ups allow.
 
-    Actions are random valid candidates drawn for the whole batch at once (as a policy acting on
-    a batch does), after a warm-up as long as the run, so each process has read the tasks it
-    meets; the process itself is warmed first (the one-env run), and the workers inherit that.
-    Each pool is made, timed and closed in turn (one open pool's sleeping workers slowed the
-    next's: timing them interleaved, all open, gave 2 envs 0.8x one), ``repeats`` times; the
-    figures are medians, the ratios medians of each repetition's."""
-
-    def pick(rng: np.random.Generator, masks: np.ndarray) -> np.ndarray:
-        # the valid candidates come first: a uniform one of each row's is below its count
-        return (rng.random(len(masks)) * masks.sum(axis=1)).astype(np.int64)
+    Actions are random valid candidates drawn for the whole batch at once (:func:`pick_valid`),
+    after a warm-up as long as the run, so each process has read the tasks it meets; the process
+    itself is warmed first (the one-env run), and the workers inherit that. Each pool is made,
+    timed and closed in turn (one open pool's sleeping workers slowed the next's: timing them
+    interleaved, all open, gave 2 envs 0.8x one), ``repeats`` times; the figures are medians, the
+    ratios medians of each repetition's."""
 
     def single() -> float:
         env = gym.make("ptenv/PersonalTool-Numeric-v0", split="test")
         _, info = env.reset(seed=0)
         rng = np.random.default_rng(0)
-
-        def go(n: int) -> None:
-            nonlocal info
-            for _ in range(n):
-                _, _, term, trunc, info = env.step(int(pick(rng, info["action_mask"][None])[0]))
-                if term or trunc:
-                    _, info = env.reset()
-
-        go(steps)
+        info = numeric_steps(env, rng, info, steps)
         t = time.perf_counter()
-        go(steps)
+        numeric_steps(env, rng, info, steps)
         rate = steps / (time.perf_counter() - t)
         env.close()
         return rate
 
-    def timed(venv: gym.vector.VectorEnv[Any, Any, Any], n: int) -> float:
-        _, info = venv.reset(seed=0)
-        rng = np.random.default_rng(0)
-        for _ in range(steps // n):
-            _, _, _, _, info = venv.step(pick(rng, info["action_mask"]))
-        t = time.perf_counter()
-        for _ in range(steps // n):
-            _, _, _, _, info = venv.step(pick(rng, info["action_mask"]))
-        rate = (steps // n) * n / (time.perf_counter() - t)
-        venv.close()
-        return rate
-
     def vector(n: int) -> float:
-        return timed(gym.make_vec("ptenv/PersonalTool-Numeric-v0", num_envs=n, vectorization_mode="async", split="test"), n)
+        return async_rate(gym.make_vec("ptenv/PersonalTool-Numeric-v0", num_envs=n, vectorization_mode="async", split="test"), n, steps)
 
     def bare(n: int) -> float:
-        return timed(gym.vector.AsyncVectorEnv([BareNumericEnv] * n), n)
+        return async_rate(gym.vector.AsyncVectorEnv([BareNumericEnv] * n), n, steps)
 
     rates: dict[str, list[float]] = {k: [] for k in ("single", "async1", "async2", "bare1", "bare2")}
     for _ in range(repeats):

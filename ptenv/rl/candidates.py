@@ -224,12 +224,18 @@ class CandidateBuilder:
             out.append(Candidate(a, "call", p.id, True))
             out.append(Candidate(z, "call", p.id, False))
         if self.hidden and self.stage == 0:
-            missing = [f for f in profile_needs(tpl, self.texts) if f not in self.facts]
-            if missing:
-                out.append(Candidate(json.dumps({"name": GET_PROFILE_FIELD, "arguments": {"field": missing[0]}}), "lookup"))
-            if not self.asked and self.named is None:  # a named platform needs no question
-                out.append(ASK)
+            out += self._before_first_call(profile_needs(tpl, self.texts))
         return out[:K]
+
+    def _before_first_call(self, needs: list[str]) -> list[Candidate]:
+        """With the profile hidden: a look-up of the next field the request needs, and the question."""
+        out = []
+        missing = [f for f in needs if f not in self.facts]
+        if missing:
+            out.append(Candidate(json.dumps({"name": GET_PROFILE_FIELD, "arguments": {"field": missing[0]}}), "lookup"))
+        if not self.asked and self.named is None:  # a named platform needs no question
+            out.append(ASK)
+        return out
 
     def _chain_candidates(self, sc: ScenarioSpec, req: Request) -> list[Candidate]:
         """A long chain's candidates: its first call on each platform with and without the
@@ -248,11 +254,7 @@ class CandidateBuilder:
                     if text is not None:
                         out.append(Candidate(text, "call", p.id, with_profile))
         if self.hidden:
-            missing = [f for f in req.profile_needs() if f not in self.facts]
-            if missing:
-                out.append(Candidate(json.dumps({"name": GET_PROFILE_FIELD, "arguments": {"field": missing[0]}}), "lookup"))
-            if not self.asked and self.named is None:
-                out.append(ASK)
+            out += self._before_first_call(req.profile_needs())
         return out[:K]
 
     def choose(self, index: int, cands: list[Candidate]) -> str:
